@@ -1,0 +1,81 @@
+"""Where the daemon's socket is, and whether its folder can be trusted.
+
+The daemon and every client derive the path from the environment alone, so that they meet
+without a configuration file. The daemon may import these functions (the client never
+imports the daemon), so that both sides share one definition.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from .errors import Forbidden
+
+# Annotation-only imports: `typing` alone costs a few milliseconds at import, and this
+# package promises a fast import (mypy and ruff treat this name as typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SOCKET_FILE = "credd.sock"
+
+
+def socket_path(env: Mapping[str, str] | None = None) -> str:
+    """The socket the daemon listens on (on Windows, the named pipe it will listen on).
+
+    ``CREDD_SOCKET`` wins. Otherwise the socket lives in ``$XDG_RUNTIME_DIR/credd`` (a
+    per-user tmpfs the login session cleans up), else in ``/tmp/credd-<uid>``. A daemon run
+    with ``CREDD_HOME`` gets a socket name of its own, so that two stores never answer on
+    the same socket. Empty variables count as unset.
+    """
+    if env is None:
+        env = os.environ
+    explicit = env.get("CREDD_SOCKET")
+    if explicit:
+        return explicit
+    if os.name == "nt":
+        return rf"\\.\pipe\credd-{env.get('USERNAME') or os.getlogin()}"
+    return os.path.join(_socket_folder(env), _socket_file(env))
+
+
+def check_socket_folder(folder: str) -> None:
+    """Refuse a socket folder that another user owns or may write to.
+
+    Whoever can write to the folder can replace the socket with their own and collect every
+    secret a client sends or is sent, so the client checks the folder before connecting,
+    as the daemon does before binding. Raises `Forbidden` with the fix, and lets
+    `FileNotFoundError` through when the folder does not exist.
+    """
+    info = os.stat(folder)
+    uid = os.getuid()
+    if info.st_uid != uid:
+        raise Forbidden(
+            f"the socket folder {folder} belongs to uid {info.st_uid}, not to you "
+            f"(uid {uid}); remove it, or set CREDD_SOCKET to a socket in a folder of your own"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise Forbidden(
+            f"the socket folder {folder} may be written by other users "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); run `chmod 700 {folder}`"
+        )
+
+
+def _socket_folder(env: Mapping[str, str]) -> str:
+    runtime_dir = env.get("XDG_RUNTIME_DIR")
+    if runtime_dir:
+        return os.path.join(runtime_dir, "credd")
+    return f"/tmp/credd-{os.getuid()}"  # noqa: S108 - a 0700 folder of our own, checked
+
+
+def _socket_file(env: Mapping[str, str]) -> str:
+    home = env.get("CREDD_HOME")
+    if not home:
+        return SOCKET_FILE
+    # hashlib loads OpenSSL (a few milliseconds); only the rare CREDD_HOME user pays it.
+    import hashlib
+
+    absolute = os.path.abspath(os.path.expanduser(home))
+    # surrogateescape: a path read from an undecodable environment hashes as its bytes.
+    digest = hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"credd-{digest[:12]}.sock"

@@ -1,0 +1,308 @@
+"""HTTP/1.1 over the daemon's AF_UNIX socket: the only code in the client that opens one.
+
+Not `http.client`: it costs more to import than the rest of this package together, and a
+command line tool pays that on every run. The daemon speaks a small, well-behaved subset of
+HTTP (JSON bodies framed by Content-Length or chunked), so a short client that keeps one
+connection open covers it.
+
+Before a byte is sent, the socket's folder must be the user's own and the process on the
+other end must run as the user: a socket is only a file name, and whoever answers on it
+receives every secret asked for.
+
+Errors of the socket layer are translated here, once, into `DaemonUnavailable`,
+`Forbidden` and `ProtocolError`. Their messages never quote what was sent or received.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+
+from ._paths import check_socket_folder
+from .errors import DaemonUnavailable, Forbidden, ProtocolError
+
+TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from io import BufferedReader
+
+START_HINT = (
+    "start one with `credd serve`, or install the login service with `credd service install`"
+)
+
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_MAX_BODY = 64 * 1024 * 1024
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_LINE_ENDS = (b"\r\n", b"\n")
+# Linux `struct ucred` (pid, uid, gid); macOS and FreeBSD `struct xucred` starts with a
+# version and the uid, at level SOL_LOCAL, which is 0 and not exported by `socket`.
+_UCRED = struct.Struct("=iII")
+_XUCRED_HEAD = struct.Struct("=II")
+_XUCRED_SIZE = 76
+_SOL_LOCAL = 0
+
+
+class Response:
+    """One HTTP answer: header names lower-cased, the body whole."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class _StaleConnection(Exception):
+    """The daemon closed the connection before answering: the request may be sent again."""
+
+
+class UnixTransport:
+    """One persistent HTTP/1.1 connection to the daemon, opened on first use.
+
+    Not thread-safe: give each thread its own transport (its own `Client`).
+    """
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._reader: BufferedReader | None = None
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Send one request and read its answer.
+
+        A kept-alive connection the daemon has closed meanwhile (its idle timeout, a
+        restart) fails before any byte of an answer arrives; the request is then sent once
+        more on a new connection, as the daemon almost surely never read it. Nothing else
+        is retried: once an answer has begun, or on a new connection, a failure is final.
+        """
+        message = _encode_request(method, target, body, headers or {})
+        if self._sock is not None:
+            try:
+                return self._exchange(message, method)
+            except _StaleConnection:
+                pass
+        self._connect()
+        try:
+            return self._exchange(message, method)
+        except _StaleConnection:
+            raise DaemonUnavailable(
+                f"the daemon on {self.path} closed the connection without answering"
+            ) from None
+
+    def close(self) -> None:
+        """Close the connection; the next request opens a new one."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _connect(self) -> None:
+        if not hasattr(socket, "AF_UNIX"):
+            raise DaemonUnavailable(
+                f"cannot reach {self.path}: the named pipe transport is not written yet"
+            )
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            check_socket_folder(os.path.dirname(self.path) or ".")
+            sock.connect(self.path)
+            _check_peer(sock, self.path)
+        except (FileNotFoundError, ConnectionRefusedError, TimeoutError) as exc:
+            sock.close()
+            raise DaemonUnavailable(f"no daemon answers on {self.path}; {START_HINT}") from exc
+        except BlockingIOError as exc:  # a Unix socket's full listen queue fails at once
+            sock.close()
+            raise DaemonUnavailable(
+                f"the daemon on {self.path} takes no new connection now (too many waiting); "
+                "try again"
+            ) from exc
+        except OSError as exc:
+            sock.close()
+            raise DaemonUnavailable(
+                f"cannot connect to the daemon on {self.path} ({exc.strerror or exc})"
+            ) from exc
+        except BaseException:
+            sock.close()
+            raise
+        self._sock = sock
+        self._reader = sock.makefile("rb")
+
+    def _exchange(self, message: bytes, method: str) -> Response:
+        """Send and read on the open connection; any failure closes it."""
+        assert self._sock is not None
+        assert self._reader is not None
+        try:
+            try:
+                self._sock.sendall(message)
+                first = self._reader.read(1)
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
+                raise _StaleConnection from exc
+            if not first:
+                raise _StaleConnection
+            response, keep_alive = _read_response(first, self._reader, method)
+        except TimeoutError as exc:
+            self.close()
+            raise DaemonUnavailable(
+                f"the daemon did not answer within {self.timeout:g} s (socket {self.path})"
+            ) from exc
+        except OSError as exc:
+            self.close()
+            raise DaemonUnavailable(
+                f"the connection to the daemon on {self.path} broke ({exc.strerror or exc})"
+            ) from exc
+        except BaseException:
+            self.close()
+            raise
+        if not keep_alive:
+            self.close()
+        return response
+
+
+def _check_peer(sock: socket.socket, path: str) -> None:
+    peer_uid = _peer_uid(sock)
+    uid = os.getuid()
+    if peer_uid is not None and peer_uid != uid:
+        raise Forbidden(
+            f"the process answering on {path} runs as uid {peer_uid}, not as you (uid {uid}); "
+            "refusing to talk to it. Remove that socket and start your own daemon with "
+            "`credd serve`"
+        )
+
+
+def _peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end, or None where the OS cannot tell."""
+    if sys.platform == "linux":
+        pid_uid_gid = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+        return int(_UCRED.unpack(pid_uid_gid)[1])
+    local_peercred = getattr(socket, "LOCAL_PEERCRED", None)  # macOS, FreeBSD; untested here
+    if local_peercred is not None:
+        xucred = sock.getsockopt(_SOL_LOCAL, local_peercred, _XUCRED_SIZE)
+        return int(_XUCRED_HEAD.unpack_from(xucred)[1])
+    return None
+
+
+def _encode_request(
+    method: str, target: str, body: bytes | None, headers: Mapping[str, str]
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", "Host: localhost"]
+    if body is not None:
+        lines.append("Content-Type: application/json")
+    if body is not None or method in _METHODS_WITH_BODY:
+        lines.append(f"Content-Length: {len(body or b'')}")
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    fields = (method, target, *headers, *headers.values())
+    if " " in target or any("\r" in field or "\n" in field for field in fields):
+        raise ValueError("a request line or header field holds a CR or LF, or the target a space")
+    return "\r\n".join(lines).encode("ascii") + b"\r\n\r\n" + (body or b"")
+
+
+def _read_response(first: bytes, reader: BufferedReader, method: str) -> tuple[Response, bool]:
+    """Parse an answer whose first byte is already read; also say if the connection lives on."""
+    version, status = _parse_status_line(first + _read_line(reader))
+    headers = _read_headers(reader)
+    delimited_by_close = False
+    if method == "HEAD" or status in (204, 304):
+        body = b""
+    elif "transfer-encoding" in headers:
+        if headers["transfer-encoding"].strip().lower() != "chunked":
+            raise _malformed("a transfer encoding other than chunked")
+        body = _read_chunked(reader)
+    elif "content-length" in headers:
+        body = _read_exactly(reader, _content_length(headers["content-length"]))
+    else:
+        body = reader.read(_MAX_BODY + 1)
+        if len(body) > _MAX_BODY:
+            raise _malformed("a body over 64 MiB")
+        delimited_by_close = True
+    tokens = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+    closes = "close" in tokens or (version == b"HTTP/1.0" and "keep-alive" not in tokens)
+    return Response(status, headers, body), not (closes or delimited_by_close)
+
+
+def _parse_status_line(line: bytes) -> tuple[bytes, int]:
+    parts = line.rstrip(b"\r\n").split(b" ", 2)
+    if (
+        len(parts) < 2
+        or not parts[0].startswith(b"HTTP/1.")
+        or len(parts[1]) != 3
+        or not parts[1].isdigit()
+    ):
+        raise _malformed("no HTTP status line")
+    return parts[0], int(parts[1])
+
+
+def _read_headers(reader: BufferedReader) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS):
+        line = _read_line(reader)
+        if line in _LINE_ENDS:
+            return headers
+        raw_name, colon, raw_value = line.partition(b":")
+        if not colon or not raw_name or raw_name != raw_name.strip():
+            raise _malformed("a malformed header line")
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.strip().decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    raise _malformed(f"more than {_MAX_HEADERS} headers")
+
+
+def _read_chunked(reader: BufferedReader) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        size_field = _read_line(reader).split(b";", 1)[0].strip()
+        if not size_field or not set(size_field) <= _HEX_DIGITS:
+            raise _malformed("a malformed chunk size")
+        size = int(size_field, 16)
+        if size == 0:
+            break
+        total += size
+        if total > _MAX_BODY:
+            raise _malformed("a body over 64 MiB")
+        chunks.append(_read_exactly(reader, size))
+        if _read_line(reader) not in _LINE_ENDS:
+            raise _malformed("a chunk longer than its size")
+    while _read_line(reader) not in _LINE_ENDS:  # trailer fields, unused
+        pass
+    return b"".join(chunks)
+
+
+def _content_length(value: str) -> int:
+    if not (value.isascii() and value.isdigit()):
+        raise _malformed("a malformed Content-Length")
+    length = int(value)
+    if length > _MAX_BODY:
+        raise _malformed("a body over 64 MiB")
+    return length
+
+
+def _read_line(reader: BufferedReader) -> bytes:
+    line = reader.readline(_MAX_LINE)
+    if not line.endswith(b"\n"):
+        raise _malformed("a truncated or overlong line")
+    return line
+
+
+def _read_exactly(reader: BufferedReader, size: int) -> bytes:
+    data = reader.read(size)
+    if len(data) != size:
+        raise _malformed("a body cut short")
+    return data
+
+
+def _malformed(what: str) -> ProtocolError:
+    return ProtocolError(f"malformed answer from the daemon: {what}")

@@ -1,0 +1,167 @@
+"""`Client`: the daemon's HTTP API as Python calls.
+
+Every answer is checked here: a 2xx answer must be the JSON the contract promises, any
+other answer must be the error envelope ``{"error": {"code", "message"}}``, which becomes the
+matching `CreddError` subclass. Anything else is a `ProtocolError` that names the HTTP
+status and nothing of the body, which could hold a secret.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+
+from ._paths import socket_path as default_socket_path
+from ._transport import UnixTransport
+from .errors import CreddError, InvalidRequest, ProtocolError, error_for_code
+from .models import Credential, Status
+
+TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from ._transport import Response
+
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_PERCENT_ENCODED = tuple(
+    chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)
+)
+
+
+class Client:
+    """A connection to the credd daemon of this user.
+
+    Keeps one connection open between calls; use it as a context manager, or call
+    `close`. Not thread-safe: one `Client` per thread.
+    """
+
+    def __init__(self, socket_path: str | None = None, timeout: float = 10.0) -> None:
+        self.socket_path = default_socket_path() if socket_path is None else socket_path
+        self._transport = UnixTransport(self.socket_path, timeout)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; a later call opens a new one."""
+        self._transport.close()
+
+    def status(self) -> Status:
+        """The daemon's health: pid, version, key backend, lock state, store, counts."""
+        return Status.from_json(self._call("GET", "/v1/status"))
+
+    def list(self) -> builtins.list[Credential]:
+        """Every credential's metadata, without secret values."""
+        items = self._call("GET", "/v1/credentials").get("credentials")
+        if not isinstance(items, builtins.list) or not all(isinstance(i, dict) for i in items):
+            raise ProtocolError(
+                "unexpected answer from the daemon: 'credentials' is not a list of objects"
+            )
+        return [Credential.from_json(item) for item in items]
+
+    def get(self, name: str, include: Iterable[str] = ()) -> Credential:
+        """The credential with its secret; for oauth2, an access token fresh enough to use.
+
+        ``include`` asks for the fields only returned on request: ``"refresh_token"``,
+        ``"client_secret"``.
+        """
+        wanted = (include,) if isinstance(include, str) else tuple(include)
+        target = _credential_path(name)
+        if wanted:
+            target += "?include=" + ",".join(map(encode_path_segment, wanted))
+        return Credential.from_json(self._call("GET", target))
+
+    def put(self, name: str, body: Mapping[str, Any]) -> Credential:
+        """Create or replace a credential; ``body`` is the credential as the API's JSON."""
+        return Credential.from_json(self._call("PUT", _credential_path(name), body))
+
+    def set_secret(
+        self,
+        name: str,
+        secret: str,
+        *,
+        username: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Credential:
+        """Create or replace a plain secret (kind ``secret``)."""
+        labels = dict(labels or {})
+        return self.put(
+            name, {"kind": "secret", "secret": secret, "username": username, "labels": labels}
+        )
+
+    def delete(self, name: str) -> None:
+        """Remove a credential; `NotFound` if there is none by that name."""
+        self._send("DELETE", _credential_path(name))
+
+    def refresh(self, name: str) -> Credential:
+        """Refresh an oauth2 credential's access token now, and return it."""
+        return Credential.from_json(self._call("POST", _credential_path(name) + "/refresh"))
+
+    def lock(self) -> None:
+        """Make the daemon drop its key and every plaintext until `unlock`."""
+        self._send("POST", "/v1/lock")
+
+    def unlock(self) -> None:
+        """Make the daemon fetch its key again."""
+        self._send("POST", "/v1/unlock")
+
+    def _call(
+        self, method: str, target: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Send a request whose successful answer is a JSON object, and return that object."""
+        response = self._send(method, target, body)
+        try:
+            answer = json.loads(response.body)
+        except (ValueError, RecursionError):
+            answer = None
+        if not isinstance(answer, dict):
+            raise ProtocolError(
+                f"unexpected answer from the daemon (HTTP {response.status}): not a JSON object"
+            )
+        return answer
+
+    def _send(self, method: str, target: str, body: Mapping[str, Any] | None = None) -> Response:
+        """Send a request; raise the error a non-2xx answer stands for."""
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        response = self._transport.request(method, target, payload)
+        if not 200 <= response.status < 300:
+            raise _error_from(response)
+        return response
+
+
+def encode_path_segment(text: str) -> str:
+    """Percent-encode text for one path segment: UTF-8, all but RFC 3986 unreserved bytes.
+
+    The same output as ``urllib.parse.quote(text, safe="")`` without importing urllib,
+    except for the segments "." and "..", encoded whole so that no URL normalisation along
+    the way can read them as "this folder" or "the parent folder".
+    """
+    if text in (".", ".."):
+        return "%2E" * len(text)
+    return "".join(map(_PERCENT_ENCODED.__getitem__, text.encode("utf-8")))
+
+
+def _credential_path(name: str) -> str:
+    if not name:
+        raise InvalidRequest("a credential name cannot be empty")
+    try:
+        return "/v1/credentials/" + encode_path_segment(name)
+    except UnicodeEncodeError:
+        raise InvalidRequest("a credential name must be valid Unicode text") from None
+
+
+def _error_from(response: Response) -> CreddError:
+    try:
+        envelope = json.loads(response.body)
+    except (ValueError, RecursionError):
+        envelope = None
+    error = envelope.get("error") if isinstance(envelope, dict) else None
+    if isinstance(error, dict):
+        code, message = error.get("code"), error.get("message")
+        if isinstance(code, str) and isinstance(message, str):
+            return error_for_code(code, message)
+    return ProtocolError(f"unexpected answer from the daemon (HTTP {response.status})")

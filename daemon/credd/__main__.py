@@ -1,0 +1,5 @@
+import sys
+
+from credd.cli import main
+
+sys.exit(main())

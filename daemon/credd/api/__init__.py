@@ -1,0 +1,1 @@
+"""The HTTP API over the socket: FastAPI routes, models and the error envelope."""

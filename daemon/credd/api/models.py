@@ -1,0 +1,210 @@
+"""The wire format: pydantic models, here and nowhere else.
+
+Request bodies are validated through these models; responses are built as plain dicts by
+`render_credential` (cheap) and documented by the models (the OpenAPI document).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from ..store.records import (
+    AuthMethod,
+    Credential,
+    Kind,
+    OAuthFields,
+    OAuthStatus,
+    format_time,
+)
+
+MAX_LABELS = 64
+MAX_LABEL_LENGTH = 1024
+
+SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
+
+
+class OAuthFieldsIn(BaseModel):
+    token_endpoint: str | None = Field(None, min_length=1, max_length=2048)
+    client_id: str | None = Field(None, min_length=1, max_length=1024)
+    client_secret: str | None = None
+    token_endpoint_auth_method: AuthMethod | None = None
+    refresh_token: str | None = None
+    expires_at: AwareDatetime | None = None
+    scope: str | None = Field(None, max_length=4096)
+
+
+class CredentialIn(OAuthFieldsIn):
+    """The body of `PUT /v1/credentials/{name}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "secret"
+    secret: str = Field(description="the secret value; for oauth2, the current access token")
+    username: str | None = Field(None, max_length=1024)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+
+    @model_validator(mode="after")
+    def _check(self) -> CredentialIn:
+        for key, value in self.labels.items():
+            if not key or len(key) > MAX_LABEL_LENGTH or len(value) > MAX_LABEL_LENGTH:
+                raise ValueError(
+                    f"label keys have 1 to {MAX_LABEL_LENGTH} characters and values at "
+                    f"most {MAX_LABEL_LENGTH}"
+                )
+        oauth_given = [
+            name for name in OAuthFieldsIn.model_fields if getattr(self, name) is not None
+        ]
+        if self.kind == "secret" and oauth_given:
+            raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not 'secret'")
+        if self.kind == "oauth2" and (self.token_endpoint is None or self.client_id is None):
+            raise ValueError("an oauth2 credential needs token_endpoint and client_id")
+        return self
+
+    def to_credential(self, name: str) -> Credential:
+        oauth = None
+        if self.kind == "oauth2":
+            assert self.token_endpoint is not None
+            assert self.client_id is not None
+            oauth = OAuthFields(
+                token_endpoint=self.token_endpoint,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                token_endpoint_auth_method=self.token_endpoint_auth_method
+                or ("client_secret_basic" if self.client_secret else "none"),
+                refresh_token=self.refresh_token,
+                expires_at=self.expires_at,
+                scope=self.scope,
+            )
+        return Credential(
+            name=name,
+            kind=self.kind,
+            secret=self.secret,
+            username=self.username,
+            labels=self.labels,
+            oauth=oauth,
+        )
+
+
+class CredentialOut(BaseModel):
+    """A credential as the API returns it; `secret` only from GET of one credential."""
+
+    name: str
+    kind: Kind
+    username: str | None
+    labels: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    secret: str | None = None
+    token_endpoint: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_endpoint_auth_method: AuthMethod | None = None
+    refresh_token: str | None = None
+    expires_at: datetime | None = None
+    scope: str | None = None
+    status: OAuthStatus | None = None
+    last_error: str | None = None
+    next_refresh_at: datetime | None = None
+
+
+class CredentialList(BaseModel):
+    credentials: list[CredentialOut]
+
+
+class LockState(BaseModel):
+    locked: bool
+
+
+class StoreStatus(BaseModel):
+    path: str
+    exists: bool
+    size: int | None
+    state: Literal["ok", "missing", "unreadable"]
+    error: str | None
+
+
+class KeyBackendStatus(BaseModel):
+    name: str
+    detail: str
+    insecure: bool
+    reason: str | None
+
+
+class CredentialCounts(BaseModel):
+    total: int | None
+    by_kind: dict[str, int]
+    by_status: dict[str, int]
+
+
+class OAuthFailure(BaseModel):
+    name: str
+    status: str
+    last_error: str | None
+
+
+class OAuthSummary(BaseModel):
+    next_refresh_at: datetime | None
+    failures: list[OAuthFailure]
+
+
+class StatusOut(BaseModel):
+    pid: int
+    version: str
+    started_at: datetime
+    uptime_seconds: float
+    socket: str
+    store: StoreStatus
+    key_backend: KeyBackendStatus
+    locked: bool
+    lock_reason: str | None
+    credentials: CredentialCounts
+    oauth: OAuthSummary
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
+def render_credential(
+    credential: Credential, *, with_secret: bool, include: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The JSON of a credential; secret values only where asked for."""
+    data: dict[str, Any] = {
+        "name": credential.name,
+        "kind": credential.kind,
+        "username": credential.username,
+        "labels": dict(credential.labels),
+        "created_at": format_time(credential.created_at),
+        "updated_at": format_time(credential.updated_at),
+    }
+    if with_secret:
+        data["secret"] = credential.secret
+    oauth = credential.oauth
+    if oauth is not None:
+        data.update(
+            token_endpoint=oauth.token_endpoint,
+            client_id=oauth.client_id,
+            token_endpoint_auth_method=oauth.token_endpoint_auth_method,
+            expires_at=_time(oauth.expires_at),
+            scope=oauth.scope,
+            status=oauth.status,
+            last_error=oauth.last_error,
+            next_refresh_at=_time(oauth.next_refresh_at),
+        )
+        if "client_secret" in include:
+            data["client_secret"] = oauth.client_secret
+        if "refresh_token" in include:
+            data["refresh_token"] = oauth.refresh_token
+    return data

@@ -1,0 +1,116 @@
+"""The `/v1` routes. Thin: parse, call the service, render."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from credd_client.errors import InvalidRequest
+
+from .. import __version__
+from ..service import CredentialService
+from .envelope import install_error_handlers
+from .guards import SCOPE_NAME, Guards
+from .models import (
+    SECRET_INCLUDES,
+    CredentialIn,
+    CredentialList,
+    CredentialOut,
+    ErrorOut,
+    LockState,
+    StatusOut,
+    render_credential,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 403, 404, 409, 413, 423, 502, 503, 507)
+}
+
+
+def credential_name(
+    request: Request,
+    name: Annotated[str, Path(description="the credential's name, percent-encoded")],
+) -> str:
+    """The real name, decoded and checked from the raw path by the Guards middleware."""
+    del name  # the router only sees a placeholder
+    real: str = request.scope[SCOPE_NAME]
+    return real
+
+
+def parse_include(
+    include: Annotated[
+        str | None,
+        Query(description="comma-separated secret fields to add: refresh_token, client_secret"),
+    ] = None,
+) -> frozenset[str]:
+    if not include:
+        return frozenset()
+    fields = frozenset(part.strip() for part in include.split(",") if part.strip())
+    unknown = fields - SECRET_INCLUDES
+    if unknown:
+        raise InvalidRequest(
+            f"include takes {', '.join(sorted(SECRET_INCLUDES))}; not {', '.join(sorted(unknown))}"
+        )
+    return fields
+
+
+Name = Annotated[str, Depends(credential_name)]
+Include = Annotated[frozenset[str], Depends(parse_include)]
+
+
+def create_app(service: CredentialService) -> FastAPI:
+    app = FastAPI(
+        title="credd",
+        version=__version__,
+        description="A per-user credential daemon, served over a local socket.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.include_router(_router(service), prefix="/v1")
+    app.add_middleware(Guards)
+    return app
+
+
+def _router(service: CredentialService) -> APIRouter:
+    router = APIRouter(responses=ERRORS)
+
+    @router.get("/status", response_model=StatusOut)
+    async def status() -> JSONResponse:
+        return JSONResponse(service.status())
+
+    @router.get("/credentials", response_model=CredentialList)
+    async def list_credentials() -> JSONResponse:
+        credentials = await service.list()
+        return JSONResponse(
+            {"credentials": [render_credential(c, with_secret=False) for c in credentials]}
+        )
+
+    @router.get("/credentials/{name}", response_model=CredentialOut)
+    async def get_credential(name: Name, include: Include) -> JSONResponse:
+        credential = await service.get(name)
+        return JSONResponse(render_credential(credential, with_secret=True, include=include))
+
+    @router.put("/credentials/{name}", response_model=CredentialOut)
+    async def put_credential(name: Name, body: CredentialIn) -> JSONResponse:
+        credential = await service.put(body.to_credential(name))
+        return JSONResponse(render_credential(credential, with_secret=False))
+
+    @router.delete("/credentials/{name}", status_code=204, response_class=Response)
+    async def delete_credential(name: Name) -> Response:
+        await service.delete(name)
+        return Response(status_code=204)
+
+    @router.post("/lock", response_model=LockState)
+    async def lock() -> JSONResponse:
+        await service.lock()
+        return JSONResponse({"locked": True})
+
+    @router.post("/unlock", response_model=LockState)
+    async def unlock() -> JSONResponse:
+        await service.unlock()
+        return JSONResponse({"locked": False})
+
+    return router

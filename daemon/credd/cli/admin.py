@@ -1,0 +1,114 @@
+"""`credd status|lock|unlock`: the daemon's health and its lock."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from credd_client import Client, DaemonUnavailable
+
+from .. import __version__
+
+
+def register(commands: Any) -> None:
+    status = commands.add_parser("status", help="show the daemon's health at a glance")
+    status.add_argument("--json", action="store_true", help="machine-readable; exit 3 if down")
+    status.set_defaults(run=run_status)
+
+    lock = commands.add_parser("lock", help="drop the key and every plaintext from memory")
+    lock.set_defaults(run=run_lock)
+
+    unlock = commands.add_parser("unlock", help="fetch the key again")
+    unlock.set_defaults(run=run_unlock)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    try:
+        with Client() as client:
+            status = client.status().raw
+    except DaemonUnavailable as exc:
+        if args.json:
+            print(json.dumps({"running": False}))
+        else:
+            print(f"credd is not running: {exc.message}")
+        return exc.exit_code
+    if status.get("version") != __version__:
+        print(
+            f"credd: warning: the daemon runs credd {status.get('version')}, this command is "
+            f"{__version__}; restart the daemon to match",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(json.dumps({"running": True, **status}, indent=2))
+    else:
+        print(format_status(status))
+    return 0
+
+
+def format_status(status: dict[str, Any]) -> str:
+    key = status["key_backend"]
+    store = status["store"]
+    counts = status["credentials"]
+    lines = [
+        f"credd {status['version']}: running, pid {status['pid']}, "
+        f"up {_duration(status['uptime_seconds'])} (since {status['started_at']})",
+        f"socket:      {status['socket']}",
+        f"key:         {key['detail']}",
+    ]
+    if key["insecure"]:
+        lines.append(f"             WARNING: insecure key storage. Reason: {key['reason']}")
+    lock = "locked" if status["locked"] else "unlocked"
+    if status["locked"] and status.get("lock_reason"):
+        lock += f" ({status['lock_reason']})"
+    lines.append(f"state:       {lock}")
+    size = "" if store["size"] is None else f", {store['size']} bytes"
+    lines.append(f"store:       {store['path']} ({store['state']}{size})")
+    if store.get("error"):
+        lines.append(f"             {store['error']}")
+    if counts["total"] is None:
+        lines.append("credentials: unknown while locked")
+    else:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts["by_kind"].items()))
+        lines.append(f"credentials: {counts['total']}" + (f" ({kinds})" if kinds else ""))
+        if counts["by_status"]:
+            statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts["by_status"].items()))
+            lines.append(f"oauth:       {statuses}")
+    oauth = status["oauth"]
+    if oauth.get("next_refresh_at"):
+        lines.append(f"next refresh: {oauth['next_refresh_at']}")
+    for failure in oauth.get("failures", []):
+        lines.append(
+            f"  {failure['name']}: {failure['status']}"
+            + (f" ({failure['last_error']})" if failure.get("last_error") else "")
+        )
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{days}d"] if days else []
+    if days or hours:
+        parts.append(f"{hours}h")
+    if days or hours or minutes:
+        parts.append(f"{minutes}m")
+    parts.append(f"{seconds}s")
+    return " ".join(parts)
+
+
+def run_lock(_: argparse.Namespace) -> int:
+    with Client() as client:
+        client.lock()
+    print("credd is locked: the key and every secret are out of its memory")
+    return 0
+
+
+def run_unlock(_: argparse.Namespace) -> int:
+    with Client() as client:
+        client.unlock()
+    print("credd is unlocked")
+    return 0

@@ -1,0 +1,127 @@
+"""`credd get|set|delete|list`: the everyday commands, through the client only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from credd_client import Client, Credential
+from credd_client.errors import InvalidRequest
+
+
+def register(commands: Any) -> None:
+    get = commands.add_parser("get", help="print a credential's secret")
+    get.add_argument("name")
+    get.add_argument("--json", action="store_true", help="print the whole credential as JSON")
+    get.set_defaults(run=run_get)
+
+    put = commands.add_parser(
+        "set",
+        help="store a secret read from standard input (or a prompt without echo)",
+        description="The secret is never taken from the arguments: pipe it in, or type it at "
+        "the prompt. One trailing newline is dropped.",
+    )
+    put.add_argument("name")
+    put.add_argument("--username", help="the account the secret belongs to")
+    put.add_argument(
+        "--label", action="append", default=[], metavar="KEY=VALUE", help="a label (repeatable)"
+    )
+    put.add_argument(
+        "--json", action="store_true", help="read the whole credential (the PUT body) as JSON"
+    )
+    put.set_defaults(run=run_set)
+
+    delete = commands.add_parser("delete", help="remove a credential")
+    delete.add_argument("name")
+    delete.set_defaults(run=run_delete)
+
+    listing = commands.add_parser("list", help="list credentials (names and metadata, no secrets)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=run_list)
+
+
+def run_get(args: argparse.Namespace) -> int:
+    with Client() as client:
+        credential = client.get(args.name)
+    if args.json:
+        print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
+    else:
+        print(credential.secret)
+    return 0
+
+
+def run_set(args: argparse.Namespace) -> int:
+    labels = dict(_parse_label(item) for item in args.label)
+    if args.json:
+        body = _read_json_body(args)
+    else:
+        body = {"kind": "secret", "secret": read_secret(f"Secret for {args.name}: ")}
+        if args.username is not None:
+            body["username"] = args.username
+        if labels:
+            body["labels"] = labels
+    with Client() as client:
+        client.put(args.name, body)
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    with Client() as client:
+        client.delete(args.name)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with Client() as client:
+        credentials = client.list()
+    if args.json:
+        document = {"credentials": [_as_json(c) for c in credentials]}
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    for credential in credentials:
+        status = credential.status or ""
+        print("\t".join((credential.name, credential.kind, credential.username or "", status)))
+    return 0
+
+
+def read_secret(prompt: str) -> str:
+    """The secret from standard input, or from a prompt without echo on a terminal."""
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass(prompt)
+    else:
+        secret = sys.stdin.read()
+        if secret.endswith("\n"):
+            secret = secret[:-1]
+            if secret.endswith("\r"):
+                secret = secret[:-1]
+    if not secret:
+        raise InvalidRequest("no secret given: pipe it on standard input or type it at the prompt")
+    return secret
+
+
+def _read_json_body(args: argparse.Namespace) -> dict[str, Any]:
+    if args.username is not None or args.label:
+        raise InvalidRequest("with --json, put username and labels in the JSON body")
+    try:
+        body = json.loads(sys.stdin.read())
+    except ValueError:
+        # Not the parser's message: it quotes the text, which holds a secret.
+        raise InvalidRequest("standard input is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the JSON body must be an object")
+    return body
+
+
+def _parse_label(item: str) -> tuple[str, str]:
+    key, equals, value = item.partition("=")
+    if not equals or not key:
+        raise InvalidRequest(f"--label takes KEY=VALUE, not {item!r}")
+    return key, value
+
+
+def _as_json(credential: Credential) -> dict[str, Any]:
+    return credential.to_json()

@@ -1,0 +1,1 @@
+"""The encrypted store: records and crypto (sans I/O), the file, the key, the vault."""

@@ -1,0 +1,274 @@
+"""Where the store key lives: the OS keyring, or (insecure fallback) a key file.
+
+Only secure keyring backends are ever used, instantiated by class so that neither a
+user's default backend nor credd's own keyring backend can stand in. Every keyring call
+runs in a thread with a time limit, so a hung D-Bus peer gives an error, not a hung daemon.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import os
+import sys
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from credd_client.errors import Locked
+
+from .core import KEY_SIZE, new_key
+from .files import FILE_MODE, ensure_private_folder
+
+KEYRING_SERVICE = "credd"
+KEYRING_TIMEOUT = 10.0
+
+# Module and class of the secure backends of each platform, in the order they are tried.
+SECURE_BACKENDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "darwin": (("keyring.backends.macOS", "Keyring"),),
+    "win32": (("keyring.backends.Windows", "WinVaultKeyring"),),
+    "linux": (
+        ("keyring.backends.SecretService", "Keyring"),
+        ("keyring.backends.kwallet", "DBusKeyring"),
+    ),
+}
+
+T = TypeVar("T")
+
+
+class KeyringTimeout(Exception):
+    pass
+
+
+def call_bounded(function: Callable[[], T], timeout: float, what: str) -> T:
+    """Run a call that may block forever (D-Bus, a prompt) in a thread, with a time limit."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"bounded: {what}", daemon=True).start()
+    if not done.wait(timeout):
+        raise KeyringTimeout(f"{what} did not answer within {timeout:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value
+
+
+@dataclass(frozen=True)
+class KeyringProbe:
+    """The secure keyring found, or why none was: `backend` is None when none is usable."""
+
+    backend: Any
+    tried: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        return "; ".join(self.tried)
+
+
+def probe_secure_keyring(timeout: float = KEYRING_TIMEOUT) -> KeyringProbe:
+    tried: list[str] = []
+    candidates = SECURE_BACKENDS.get(sys.platform, SECURE_BACKENDS["linux"])
+    for module_name, class_name in candidates:
+        label = f"{module_name}.{class_name}"
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            call_bounded(partial(getattr, cls, "priority"), timeout, label)
+        except Exception as exc:  # every backend fails in its own way; each is a reason
+            tried.append(f"{label}: {_reason(exc)}")
+            continue
+        tried.append(f"{label}: available")
+        return KeyringProbe(backend=cls(), tried=tuple(tried))
+    return KeyringProbe(backend=None, tried=tuple(tried))
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else "failed"
+    if isinstance(exc, OSError):  # e.g. no D-Bus socket: say which kind of failure
+        text = f"{type(exc).__name__}: {text}"
+    return text
+
+
+class KeySource(ABC):
+    """One place a store key can live. `params` go into the store header, in clear."""
+
+    name: str
+    insecure = False
+    reason: str | None = None
+
+    @abstractmethod
+    def describe(self) -> str: ...
+
+    @abstractmethod
+    def create(self) -> tuple[bytes, dict[str, Any]]:
+        """Make and keep a new key, for a new store only; returns it and its header params."""
+
+    @abstractmethod
+    def load(self, params: Mapping[str, Any]) -> bytes:
+        """The key that sealed a store with these header params; Locked when it cannot be had."""
+
+
+def _decode_key(text: str, where: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != KEY_SIZE:
+        raise Locked(f"the store key in {where} is malformed; credd will not replace it")
+    return key
+
+
+class KeyringKeySource(KeySource):
+    name = "keyring"
+
+    def __init__(self, backend: Any, account: str, timeout: float = KEYRING_TIMEOUT) -> None:
+        self.backend = backend
+        self.account = account
+        self.timeout = timeout
+
+    def describe(self) -> str:
+        return f"{type(self.backend).__module__}.{type(self.backend).__name__}"
+
+    def _call(self, what: str, function: Callable[[], T]) -> T:
+        try:
+            return call_bounded(function, self.timeout, f"the keyring ({self.describe()})")
+        except KeyringTimeout as exc:
+            raise Locked(f"{exc} while trying to {what}; is it waiting on a prompt?") from None
+        except Exception as exc:
+            raise Locked(f"the keyring failed to {what}: {_reason(exc)}") from None
+
+    def create(self) -> tuple[bytes, dict[str, Any]]:
+        params = {"service": KEYRING_SERVICE, "account": self.account}
+        # A key left by a store that went missing is kept, never overwritten: a copy of
+        # that store may still turn up.
+        existing = self._call(
+            "look for an existing key",
+            lambda: self.backend.get_password(KEYRING_SERVICE, self.account),
+        )
+        if existing is not None:
+            return _decode_key(existing, self.describe()), params
+        key = new_key()
+        encoded = base64.b64encode(key).decode()
+        self._call(
+            "store a new key",
+            lambda: self.backend.set_password(KEYRING_SERVICE, self.account, encoded),
+        )
+        return key, params
+
+    def load(self, params: Mapping[str, Any]) -> bytes:
+        service = str(params.get("service", KEYRING_SERVICE))
+        account = str(params.get("account", self.account))
+        text = self._call("read the store key", lambda: self.backend.get_password(service, account))
+        if text is None:
+            raise Locked(
+                f"the store key (service {service!r}, account {account!r}) is missing from "
+                f"{self.describe()}; credd never makes a new key over an existing store: "
+                "bring the key back, or `credd restore` a backup after `credd reset`"
+            )
+        return _decode_key(text, self.describe())
+
+
+class KeyFileKeySource(KeySource):
+    """The insecure fallback: the key in a 0600 file beside the store."""
+
+    name = "keyfile"
+    insecure = True
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+
+    def describe(self) -> str:
+        return f"key file {self.path} (INSECURE: anyone who can read your files can decrypt)"
+
+    def create(self) -> tuple[bytes, dict[str, Any]]:
+        params = {"file": self.path.name}
+        if self.path.exists():  # kept from a store that went missing: never overwritten
+            return self.load(params), params
+        key = new_key()
+        ensure_private_folder(self.path.parent)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(base64.b64encode(key).decode() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return key, params
+
+    def load(self, params: Mapping[str, Any]) -> bytes:
+        path = self.path.with_name(str(params.get("file", self.path.name)))
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise Locked(
+                f"the key file {path} is missing; credd never makes a new key over an "
+                "existing store"
+            ) from None
+        except OSError as exc:
+            raise Locked(f"cannot read the key file {path}: {exc.strerror}") from None
+        return _decode_key(text, str(path))
+
+
+class KeyPolicy:
+    """Which source seals a new store, and which opens an existing one (its header says)."""
+
+    def __init__(
+        self, mode: str, keyring: KeyringKeySource | None, keyfile: KeyFileKeySource, tried: str
+    ) -> None:
+        self.mode = mode
+        self.keyring = keyring
+        self.keyfile = keyfile
+        self.tried = tried
+
+    def for_new_store(self) -> KeySource:
+        if self.keyring is not None:
+            return self.keyring
+        if self.mode == "keyring":
+            raise Locked(
+                f"key_backend = 'keyring' and no secure keyring is reachable: {self.tried}"
+            )
+        return self.keyfile
+
+    def for_existing(self, key_source: str) -> KeySource:
+        if key_source == KeyringKeySource.name:
+            if self.keyring is None:
+                raise Locked(
+                    "the store was sealed with a key in the OS keyring, which cannot be "
+                    f"reached now ({self.tried}); credd stays locked rather than make a new key"
+                )
+            return self.keyring
+        if key_source == KeyFileKeySource.name:
+            if self.mode == "keyring":
+                raise Locked(
+                    "key_backend = 'keyring' but this store is sealed with the insecure key "
+                    "file; move it with `credd rekey`"
+                )
+            return self.keyfile
+        raise Locked(f"the store was sealed by a key source this credd does not know: {key_source}")
+
+
+def build_key_policy(
+    mode: str, key_file: Path, keyring_account: str, timeout: float = KEYRING_TIMEOUT
+) -> KeyPolicy:
+    if mode == "keyfile":
+        reason = "key_backend = 'keyfile' in config.toml"
+        return KeyPolicy(mode, None, KeyFileKeySource(key_file, reason), reason)
+    probe = probe_secure_keyring(timeout)
+    keyring = None
+    if probe.backend is not None:
+        keyring = KeyringKeySource(probe.backend, keyring_account, timeout)
+    reason = f"no secure OS keyring is reachable ({probe.description})"
+    return KeyPolicy(mode, keyring, KeyFileKeySource(key_file, reason), probe.description)

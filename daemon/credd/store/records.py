@@ -1,0 +1,133 @@
+"""What the store holds: credentials and the document around them, as plain frozen data.
+
+No I/O here. Times are timezone-aware UTC datetimes; on the wire and in the file they are
+RFC 3339 strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from credd_client.errors import InvalidRequest
+
+Kind = Literal["secret", "oauth2"]
+KINDS: tuple[Kind, ...] = ("secret", "oauth2")
+OAuthStatus = Literal["ok", "needs_login", "error"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+
+MAX_NAME_LENGTH = 256
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, the one spelling credd writes."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time without a zone: {text!r}")
+    return moment.astimezone(UTC)
+
+
+def check_name(name: str) -> str:
+    """A name is 1 to 256 printable characters; slashes and spaces are fine."""
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise InvalidRequest(
+            f"a credential name has 1 to {MAX_NAME_LENGTH} characters, this one has {len(name)}"
+        )
+    if not name.isprintable():
+        raise InvalidRequest(
+            "a credential name holds only printable characters (no newlines or control codes)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class OAuthFields:
+    """The parts of an `oauth2` credential beyond its access token."""
+
+    token_endpoint: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    token_endpoint_auth_method: AuthMethod = "client_secret_basic"  # noqa: S105 - a method name
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    scope: str | None = None
+    status: OAuthStatus = "ok"
+    last_error: str | None = None
+    next_refresh_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Credential:
+    name: str
+    kind: Kind
+    secret: str = field(repr=False)
+    username: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utc_now)
+    updated_at: datetime = field(default_factory=utc_now)
+    oauth: OAuthFields | None = None
+
+    def replace(self, **changes: Any) -> Credential:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """Everything one store file holds once decrypted."""
+
+    credentials: Mapping[str, Credential] = field(default_factory=dict)
+
+
+def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
+    data = dataclasses.asdict(oauth)
+    for key in ("expires_at", "next_refresh_at"):
+        value = data[key]
+        data[key] = None if value is None else format_time(value)
+    return data
+
+
+def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
+    values = dict(data)
+    for key in ("expires_at", "next_refresh_at"):
+        if values.get(key) is not None:
+            values[key] = parse_time(values[key])
+    return OAuthFields(**values)
+
+
+def credential_to_dict(credential: Credential) -> dict[str, Any]:
+    """The stored form of a credential: every field, secrets included."""
+    return {
+        "name": credential.name,
+        "kind": credential.kind,
+        "secret": credential.secret,
+        "username": credential.username,
+        "labels": dict(credential.labels),
+        "created_at": format_time(credential.created_at),
+        "updated_at": format_time(credential.updated_at),
+        "oauth": None if credential.oauth is None else _oauth_to_dict(credential.oauth),
+    }
+
+
+def credential_from_dict(data: Mapping[str, Any]) -> Credential:
+    oauth = data.get("oauth")
+    return Credential(
+        name=data["name"],
+        kind=data["kind"],
+        secret=data["secret"],
+        username=data.get("username"),
+        labels=dict(data.get("labels") or {}),
+        created_at=parse_time(data["created_at"]),
+        updated_at=parse_time(data["updated_at"]),
+        oauth=None if oauth is None else _oauth_from_dict(oauth),
+    )

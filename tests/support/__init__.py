@@ -1,0 +1,1 @@
+"""Fixtures that start real components: a private Secret Service, the credd daemon."""
