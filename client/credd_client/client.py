@@ -105,9 +105,19 @@ class Client:
         """Make the daemon drop its key and every plaintext until `unlock`."""
         self._send("POST", "/v1/lock")
 
-    def unlock(self) -> None:
-        """Make the daemon fetch its key again."""
-        self._send("POST", "/v1/unlock")
+    def unlock(self, passphrase: str | None = None) -> None:
+        """Make the daemon fetch its key again; a store sealed with a passphrase needs it."""
+        if passphrase is None:
+            self._send("POST", "/v1/unlock")
+        else:
+            self._send("POST", "/v1/unlock", {"passphrase": passphrase})
+
+    def rekey(self, to: str, passphrase: str | None = None) -> dict[str, Any]:
+        """Re-encrypt the store under another key source: keyring, keyfile or passphrase."""
+        body: dict[str, Any] = {"to": to}
+        if passphrase is not None:
+            body["passphrase"] = passphrase
+        return self._call("POST", "/v1/rekey", body)
 
     def _call(
         self, method: str, target: str, body: Mapping[str, Any] | None = None

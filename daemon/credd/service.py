@@ -2,18 +2,26 @@
 
 Reads are served from memory on the event loop; anything that touches the keyring or the
 disk runs in a worker thread so one slow fsync or D-Bus call never stalls other clients.
+
+Locking: `credd lock` holds the daemon locked until `credd unlock`; `lock_after` drops the key
+after that long without a credential request (an idle lock), and the next request unlocks
+through the keyring again. A store sealed with a passphrase is never unlocked on demand: only
+`credd unlock` with the passphrase opens it. Every lock goes through `_drop_key`, the one place
+background work that needs the key (OAuth refresh) must be paused from: a locked daemon holds
+no key, so it refreshes nothing until it is unlocked again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from credd_client.errors import Locked, NotFound
+from credd_client.errors import InvalidRequest, Locked, NotFound
 
 from . import __version__
 from .config import Config
@@ -22,8 +30,11 @@ from .store.core import DeleteCredential, PutCredential
 from .store.records import Credential, format_time, utc_now
 from .store.vault import Vault
 
+log = logging.getLogger(__name__)
+
 # After a failed unlock, requests do not ask the keyring again sooner than this.
 UNLOCK_RETRY_SECONDS = 5.0
+NEXT_REFRESHES_SHOWN = 5
 
 
 class CredentialService:
@@ -36,15 +47,20 @@ class CredentialService:
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
         self._unlock_gate = asyncio.Lock()
         self._last_failed_unlock: float | None = None
+        self._last_use = time.monotonic()
 
     # --- lock state ------------------------------------------------------------------------
 
     async def _ready(self) -> None:
-        """Unlock on demand unless the user locked explicitly."""
+        """Unlock on demand unless the user locked explicitly or a passphrase is needed."""
+        self._last_use = time.monotonic()
         if not self.vault.locked:
             return
         if self._held_locked:
             raise Locked("credd is locked; run `credd unlock`")
+        if self.vault.key_source().interactive:
+            self.vault.state()  # a damaged store says so first
+            raise Locked("credd is locked: run `credd unlock` and type the store's passphrase")
         failed = self._last_failed_unlock
         if failed is not None and time.monotonic() - failed < UNLOCK_RETRY_SECONDS:
             self.vault.state()  # raises the reason of the last attempt
@@ -61,21 +77,96 @@ class CredentialService:
                 raise
             self._last_failed_unlock = None
 
+    def _drop_key(self, reason: str) -> None:
+        """Every lock comes here: the key and every plaintext leave memory.
+
+        Background work that needs the key (OAuth refresh) stops with it: nothing is
+        refreshed while locked, and due refreshes happen after the next unlock.
+        """
+        self.vault.lock(reason)
+
     async def lock(self) -> None:
         self._held_locked = True
-        self.vault.lock("locked by `credd lock`; run `credd unlock`")
+        self._drop_key("locked by `credd lock`; run `credd unlock`")
 
-    async def unlock(self) -> None:
+    async def unlock(self, passphrase: str | None = None) -> None:
+        """Fetch the key again; a passphrase store needs ``passphrase`` (used once, dropped)."""
         self._held_locked = False
         self._last_failed_unlock = None
-        await self._unlock()
+        self._last_use = time.monotonic()
+        source = self.vault.keys.passphrase
+        if self.vault.locked and self.vault.key_source().interactive:
+            if passphrase is None:
+                raise Locked("this store is sealed with a passphrase: `credd unlock` asks for it")
+        elif passphrase is not None and self.vault.locked:
+            raise InvalidRequest(
+                f"this store's key is in {self.vault.key_source().describe()}, not a passphrase"
+            )
+        async with self._unlock_gate:
+            if not self.vault.locked:
+                return
+            source.provide(passphrase)
+            try:
+                await asyncio.to_thread(self.vault.unlock)
+            finally:
+                source.provide(None)
+
+    async def rekey(self, target: str, passphrase: str | None = None) -> dict[str, Any]:
+        """Re-encrypt the store under a new key source; the old key goes once it is safe."""
+        await self._ready()
+        new = self.vault.keys.by_name(target)
+        if new.interactive and passphrase is None:
+            raise InvalidRequest("moving the store to a passphrase needs the new passphrase")
+        if not new.interactive and passphrase is not None:
+            raise InvalidRequest(f"{target} takes no passphrase")
+        async with self._unlock_gate:
+            self.vault.keys.passphrase.provide(passphrase)
+            try:
+                old = await asyncio.to_thread(self.vault.rekey, new)
+            finally:
+                self.vault.keys.passphrase.provide(None)
+        log.info("store re-encrypted: from %s to %s", old.describe(), new.describe())
+        return {"from": old.name, "to": new.name, "key_backend": new.describe()}
 
     async def try_unlock_at_start(self) -> None:
         """Fetch the key once at start, so the first client does not wait for the keyring."""
+        if self.vault.key_source().interactive:
+            self.vault.lock("waiting for the passphrase: run `credd unlock`")
+            return
         try:
             await self._unlock()
         except Exception:  # reported by status and on every request; the daemon serves on
             return
+
+    # --- idle lock -------------------------------------------------------------------------
+
+    def start_background_tasks(self) -> list[asyncio.Task[None]]:
+        tasks = []
+        if self.config.lock_after is not None:
+            tasks.append(asyncio.create_task(self._idle_lock(self.config.lock_after)))
+        return tasks
+
+    def locks_in(self) -> float | None:
+        """Seconds until the idle lock, or None when none is due (locked, or no lock_after)."""
+        if self.config.lock_after is None or self.vault.locked:
+            return None
+        return max(0.0, self._last_use + self.config.lock_after - time.monotonic())
+
+    async def _idle_lock(self, lock_after: float) -> None:
+        while True:
+            remaining = self.locks_in()
+            if remaining is None:
+                remaining = lock_after
+            elif remaining <= 0:
+                then = (
+                    "run `credd unlock`"
+                    if self.vault.key_source().interactive
+                    else "the next request unlocks again"
+                )
+                self._drop_key(f"idle for {lock_after:g} s (lock_after); {then}")
+                log.info("locked after %g s without requests", lock_after)
+                remaining = lock_after
+            await asyncio.sleep(remaining)
 
     # --- credentials -----------------------------------------------------------------------
 
@@ -140,17 +231,33 @@ class CredentialService:
             },
             "locked": vault.locked,
             "lock_reason": vault.locked_reason if vault.locked else None,
+            "lock_after": self.config.lock_after,
+            "locks_at": self._locks_at(),
             "credentials": counts,
             "oauth": oauth,
         }
 
+    def _locks_at(self) -> str | None:
+        remaining = self.locks_in()
+        if remaining is None:
+            return None
+        return format_time(utc_now() + timedelta(seconds=remaining))
+
+    def summary(self) -> str:
+        """One line for `systemctl --user status`."""
+        source = self.vault.key_source()
+        state = "locked" if self.vault.locked else "unlocked"
+        insecure = ", INSECURE" if source.insecure else ""
+        return f"serving on {self.paths.socket}; {state}; key: {source.name}{insecure}"
+
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
-    pending = [
-        c.oauth.next_refresh_at
+    scheduled = sorted(
+        (c.oauth.next_refresh_at, c.name)
         for c in credentials
         if c.oauth is not None and c.oauth.next_refresh_at is not None
-    ]
+    )
+    pending = [moment for moment, _ in scheduled]
     failures = [
         {"name": c.name, "status": c.oauth.status, "last_error": c.oauth.last_error}
         for c in credentials
@@ -158,5 +265,9 @@ def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
     ]
     return {
         "next_refresh_at": format_time(min(pending)) if pending else None,
+        "next_refreshes": [
+            {"name": name, "at": format_time(moment)}
+            for moment, name in scheduled[:NEXT_REFRESHES_SHOWN]
+        ],
         "failures": failures,
     }

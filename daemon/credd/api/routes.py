@@ -20,7 +20,10 @@ from .models import (
     CredentialOut,
     ErrorOut,
     LockState,
+    RekeyIn,
+    RekeyOut,
     StatusOut,
+    UnlockIn,
     render_credential,
 )
 
@@ -109,8 +112,12 @@ def _router(service: CredentialService) -> APIRouter:
         return JSONResponse({"locked": True})
 
     @router.post("/unlock", response_model=LockState)
-    async def unlock() -> JSONResponse:
-        await service.unlock()
+    async def unlock(body: UnlockIn | None = None) -> JSONResponse:
+        await service.unlock(None if body is None else body.passphrase)
         return JSONResponse({"locked": False})
+
+    @router.post("/rekey", response_model=RekeyOut)
+    async def rekey(body: RekeyIn) -> JSONResponse:
+        return JSONResponse(await service.rekey(body.to, body.passphrase))
 
     return router

@@ -20,7 +20,10 @@ def register(commands: Any) -> None:
     lock = commands.add_parser("lock", help="drop the key and every plaintext from memory")
     lock.set_defaults(run=run_lock)
 
-    unlock = commands.add_parser("unlock", help="fetch the key again")
+    unlock = commands.add_parser(
+        "unlock",
+        help="fetch the key again (asks for the passphrase of a passphrase store)",
+    )
     unlock.set_defaults(run=run_unlock)
 
 
@@ -62,6 +65,13 @@ def format_status(status: dict[str, Any]) -> str:
     lock = "locked" if status["locked"] else "unlocked"
     if status["locked"] and status.get("lock_reason"):
         lock += f" ({status['lock_reason']})"
+    elif status.get("locks_at"):
+        lock += (
+            f"; locks at {status['locks_at']} after {_duration(status['lock_after'])} "
+            "without requests"
+        )
+    elif status.get("lock_after") is None:
+        lock += "; no idle lock (lock_after unset)"
     lines.append(f"state:       {lock}")
     size = "" if store["size"] is None else f", {store['size']} bytes"
     lines.append(f"store:       {store['path']} ({store['state']}{size})")
@@ -76,8 +86,14 @@ def format_status(status: dict[str, Any]) -> str:
             statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts["by_status"].items()))
             lines.append(f"oauth:       {statuses}")
     oauth = status["oauth"]
-    if oauth.get("next_refresh_at"):
+    scheduled = oauth.get("next_refreshes") or []
+    if scheduled:
+        lines.append("next refreshes:")
+        lines.extend(f"  {item['at']}  {item['name']}" for item in scheduled)
+    elif oauth.get("next_refresh_at"):
         lines.append(f"next refresh: {oauth['next_refresh_at']}")
+    if oauth.get("failures"):
+        lines.append("failures:")
     for failure in oauth.get("failures", []):
         lines.append(
             f"  {failure['name']}: {failure['status']}"
@@ -108,7 +124,14 @@ def run_lock(_: argparse.Namespace) -> int:
 
 
 def run_unlock(_: argparse.Namespace) -> int:
+    from .keys import unlock_with_passphrase
+
     with Client() as client:
-        client.unlock()
-    print("credd is unlocked")
+        status = client.status()
+        if status.locked and status.key_backend.get("name") == "passphrase":
+            message = unlock_with_passphrase(client, status.raw)
+        else:
+            client.unlock()
+            message = "credd is unlocked"
+    print(message)
     return 0
