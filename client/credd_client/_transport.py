@@ -57,6 +57,10 @@ class Response:
         self.body = body
 
 
+class NoDaemon(DaemonUnavailable):
+    """Nothing listens on the socket: the case a daemon may be started for (autostart)."""
+
+
 class _StaleConnection(Exception):
     """The daemon closed the connection before answering: the request may be sent again."""
 
@@ -121,7 +125,10 @@ class UnixTransport:
             check_socket_folder(os.path.dirname(self.path) or ".")
             sock.connect(self.path)
             _check_peer(sock, self.path)
-        except (FileNotFoundError, ConnectionRefusedError, TimeoutError) as exc:
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            sock.close()
+            raise NoDaemon(f"no daemon answers on {self.path}; {START_HINT}") from exc
+        except TimeoutError as exc:
             sock.close()
             raise DaemonUnavailable(f"no daemon answers on {self.path}; {START_HINT}") from exc
         except BlockingIOError as exc:  # a Unix socket's full listen queue fails at once

@@ -90,7 +90,7 @@ def another_daemon_answers(path: Path) -> int | None:
     finally:
         probe.close()
     try:
-        with Client(str(path), timeout=5.0) as client:
+        with Client(str(path), timeout=5.0, autostart=False) as client:
             return client.status().pid
     except CreddError:
         return 0

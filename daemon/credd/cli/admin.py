@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
 
 def run_status(args: argparse.Namespace) -> int:
     try:
-        with Client() as client:
+        with Client(autostart=False) as client:
             status = client.status().raw
     except DaemonUnavailable as exc:
         if args.json:
@@ -117,7 +117,7 @@ def _duration(seconds: float) -> str:
 
 
 def run_lock(_: argparse.Namespace) -> int:
-    with Client() as client:
+    with Client(autostart=False) as client:
         client.lock()
     print("credd is locked: the key and every secret are out of its memory")
     return 0
