@@ -110,6 +110,7 @@ class CredentialService:
                 await asyncio.to_thread(self.vault.unlock)
             finally:
                 source.provide(None)
+            self._last_use = time.monotonic()  # the idle time counts from the unlock
 
     async def rekey(self, target: str, passphrase: str | None = None) -> dict[str, Any]:
         """Re-encrypt the store under a new key source; the old key goes once it is safe."""
