@@ -114,6 +114,11 @@ def serve_command() -> list[str]:
 
 def start_daemon(socket_path: str, env: Mapping[str, str], timeout: float = START_TIMEOUT) -> None:
     """Make sure a daemon listens on ``socket_path``, starting one if none does."""
+    if sys.platform == "win32":
+        raise DaemonUnavailable(
+            f"no daemon answers on {socket_path}, and autostart is not available on Windows: "
+            "`credd service install` registers a task that starts credd at logon"
+        )
     folder = os.path.dirname(socket_path) or "."
     os.makedirs(folder, mode=0o700, exist_ok=True)
     check_socket_folder(folder)

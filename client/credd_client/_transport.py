@@ -1,4 +1,4 @@
-"""HTTP/1.1 over the daemon's AF_UNIX socket: the only code in the client that opens one.
+"""HTTP/1.1 over the daemon's AF_UNIX socket (on Windows, its named pipe, see `_pipe`).
 
 Not `http.client`: it costs more to import than the rest of this package together, and a
 command line tool pays that on every run. The daemon speaks a small, well-behaved subset of
@@ -115,10 +115,12 @@ class UnixTransport:
             self._sock = None
 
     def _connect(self) -> None:
-        if not hasattr(socket, "AF_UNIX"):
-            raise DaemonUnavailable(
-                f"cannot reach {self.path}: the named pipe transport is not written yet"
-            )
+        if sys.platform == "win32":  # pragma: no cover - the named pipe; not run by the tests
+            from ._pipe import open_pipe
+
+            pipe = open_pipe(self.path, self.timeout, START_HINT)
+            self._sock, self._reader = pipe, pipe.makefile("rb")  # type: ignore[assignment]
+            return
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)

@@ -38,6 +38,7 @@ from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
+from .winpipe import PipeStartError
 
 log = logging.getLogger("credd")
 
@@ -278,7 +279,7 @@ class _NotifyingServer(uvicorn.Server):
 
 async def serve(config: Config, paths: StatePaths) -> None:
     service = build_service(config, paths)
-    listener = open_listener(paths.socket)
+    listener = None if sys.platform == "win32" else open_listener(paths.socket)
     uv_config = uvicorn.Config(
         create_app(service),
         http=make_peer_checking_protocol(),
@@ -289,30 +290,43 @@ async def serve(config: Config, paths: StatePaths) -> None:
         server_header=False,
         date_header=False,
     )
-    server = _NotifyingServer(uv_config)
+    server = _server_for(uv_config, paths)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)
     if service.vault.locked:
         log.warning("locked: %s", service.vault.locked_reason)
     server.ready_status = service.summary()
-    background = [
-        asyncio.create_task(watch_socket(server, listener)),
-        *service.start_background_tasks(),
-    ]
+    background = service.start_background_tasks()
+    if listener is not None:
+        background.append(asyncio.create_task(watch_socket(server, listener)))
     # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal again
     # against the handlers it found: make those ignore it, so a clean stop exits 0.
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
     try:
-        await server.serve(sockets=[listener.sock])
+        await server.serve(sockets=None if listener is None else [listener.sock])
+    except PipeStartError as exc:  # pragma: no cover - Windows only
+        raise StartupError(str(exc)) from None
     finally:
         notify("STOPPING=1", "STATUS=stopping")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for task in background:
             task.cancel()
-        listener.close()
+        if listener is not None:
+            listener.close()
         log.info("credd stopped")
+
+
+def _server_for(uv_config: uvicorn.Config, paths: StatePaths) -> _NotifyingServer:
+    if sys.platform == "win32":  # pragma: no cover - Windows only, not run by the tests
+        from .winpipe import NamedPipeServer
+
+        class PipeServer(NamedPipeServer, _NotifyingServer):
+            pass
+
+        return PipeServer(uv_config, str(paths.socket))
+    return _NotifyingServer(uv_config)
 
 
 def configure_logging(level: str) -> None:
