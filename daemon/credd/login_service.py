@@ -105,6 +105,10 @@ class LoginService(ABC):
     @abstractmethod
     def enable_commands(self) -> list[list[str]]: ...
 
+    def may_fail(self, command: list[str]) -> bool:
+        """A step of enabling whose failure is expected (unloading what is not loaded)."""
+        return False
+
     @abstractmethod
     def disable_commands(self) -> list[list[str]]: ...
 
@@ -226,10 +230,15 @@ class LaunchAgent(LoginService):
         return f"gui/{os.getuid()}"
 
     def enable_commands(self) -> list[list[str]]:
+        # Unload first, so that installing again loads the plist as now written.
         return [
+            *self.disable_commands(),
             ["launchctl", "bootstrap", self._domain(), str(self.plist_path)],
             ["launchctl", "enable", f"{self._domain()}/{LAUNCHD_LABEL}"],
         ]
+
+    def may_fail(self, command: list[str]) -> bool:
+        return command in self.disable_commands()
 
     def disable_commands(self) -> list[list[str]]:
         return [["launchctl", "bootout", f"{self._domain()}/{LAUNCHD_LABEL}"]]

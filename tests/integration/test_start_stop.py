@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket as socketlib
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,12 @@ def test_daemons_started_at_once_leave_exactly_one_running(
     env = headless_credd_env
     Path(env["CREDD_HOME"]).mkdir(mode=0o700)
     log = Path(env["CREDD_HOME"]) / "race.log"
+    # A stale socket, as a killed daemon leaves: every starter sees it and wants to replace
+    # it; only the lock around check-and-bind keeps one from unlinking another's new socket.
+    stale = Path(env["CREDD_SOCKET"])
+    stale.parent.mkdir(mode=0o700)
+    with socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM) as dead:
+        dead.bind(str(stale))
     with log.open("wb") as output:
         daemons = [
             subprocess.Popen(
@@ -37,20 +45,19 @@ def test_daemons_started_at_once_leave_exactly_one_running(
         ]
     try:
         # The losers exit by themselves; the winner keeps serving.
-        losers = []
-        for daemon in daemons:
-            try:
-                losers.append(daemon.wait(timeout=60 if len(losers) < 3 else 0.5))
-            except subprocess.TimeoutExpired:
-                continue
-        assert len(losers) == 3, log.read_text()
-        assert all(code == 1 for code in losers)
+        deadline = time.monotonic() + 60
+        while sum(daemon.poll() is not None for daemon in daemons) < 3:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        losers = [daemon.returncode for daemon in daemons if daemon.returncode is not None]
+        assert losers == [1, 1, 1], log.read_text()
         running = [d for d in daemons if d.poll() is None]
         assert len(running) == 1
         assert credd(env, "set", "x", input="v").returncode == 0
         with Client(env["CREDD_SOCKET"], autostart=False) as client:
             assert client.status().pid == running[0].pid
         assert log.read_text().count("already answers on") == 3
+        assert log.read_text().count("replacing the stale socket") == 1
     finally:
         for daemon in daemons:
             if daemon.poll() is None:

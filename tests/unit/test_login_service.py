@@ -49,7 +49,13 @@ def test_the_launch_agent_is_a_valid_plist_that_runs_serve_at_login(tmp_path: Pa
     }
     assert plist["StandardErrorPath"].endswith("credd/credd.log")
     assert plist["Umask"] == 0o077
-    assert agent.enable_commands()[0][:2] == ["launchctl", "bootstrap"]
+    unload, load, enable = agent.enable_commands()
+    assert enable[:2] == ["launchctl", "enable"]
+    assert unload[:2] == ["launchctl", "bootout"]
+    assert agent.may_fail(unload)  # not loaded yet, the first time
+    assert load[:2] == ["launchctl", "bootstrap"]
+    assert str(item.path) in load
+    assert not agent.may_fail(load)
 
 
 def test_the_windows_task_is_valid_utf16_xml_that_runs_serve_at_logon(tmp_path: Path) -> None:

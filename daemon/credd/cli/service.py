@@ -90,7 +90,7 @@ def install(service: Any) -> int:
             print(f"  {subprocess.list2cmdline(command)}")
         return 0
     for command in service.enable_commands():
-        if not _run(command):
+        if not _run(command) and not service.may_fail(command):
             return 1
     print(f"credd now starts at login ({service.name}); socket {setup.socket}")
     return 0
