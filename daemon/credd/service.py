@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from credd_client.errors import InvalidRequest, Locked, NotFound
+from credd_client.errors import InvalidRequest, Locked, NotFound, StoreUnreadable
 
 from . import __version__
 from .config import Config
@@ -59,7 +59,8 @@ class CredentialService:
         if self._held_locked:
             raise Locked("credd is locked; run `credd unlock`")
         if self.vault.key_source().interactive:
-            self.vault.state()  # a damaged store says so first
+            if self.vault.unreadable_reason is not None:  # a damaged store says so first
+                raise StoreUnreadable(self.vault.unreadable_reason)
             raise Locked("credd is locked: run `credd unlock` and type the store's passphrase")
         failed = self._last_failed_unlock
         if failed is not None and time.monotonic() - failed < UNLOCK_RETRY_SECONDS:

@@ -164,3 +164,53 @@ def test_socket_activation_serves_the_inherited_socket_and_notifies(
     assert sock_path.exists()
     daemon_log = (sock_path.parent / "activate.log").read_text()
     assert "serving on the socket systemd passed" in daemon_log
+
+
+def activate(env: dict[str, str], listen: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`credd serve` under systemd-socket-activate, expected to refuse what it is given."""
+    program = require_program("systemd-socket-activate")
+    passed = [f"--setenv={name}={env[name]}" for name in PASSED_VARS]
+    activator = subprocess.Popen(
+        [program, f"--listen={listen}", *options, *passed, "python3", "-m", "credd", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not listen.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        kind = socket.SOCK_DGRAM if "--datagram" in options else socket.SOCK_STREAM
+        with socket.socket(socket.AF_UNIX, kind) as poke:  # starts the daemon
+            poke.connect(str(listen))
+            if kind == socket.SOCK_DGRAM:
+                poke.send(b"x")
+            output, _ = activator.communicate(timeout=60)
+    finally:
+        if activator.poll() is None:
+            activator.kill()
+            activator.communicate()
+    return subprocess.CompletedProcess(activator.args, activator.returncode, output, "")
+
+
+def test_a_datagram_socket_from_systemd_is_refused(headless_credd_env: dict[str, str]) -> None:
+    env = headless_credd_env
+    Path(env["CREDD_SOCKET"]).parent.mkdir(mode=0o700)
+    result = activate(env, Path(env["CREDD_SOCKET"]), "--datagram")
+    assert result.returncode == 1
+    assert "not a Unix stream socket" in result.stdout
+    assert "Traceback" not in result.stdout
+
+
+def test_a_socket_where_clients_do_not_look_is_refused(
+    headless_credd_env: dict[str, str],
+) -> None:
+    env = headless_credd_env
+    folder = Path(env["CREDD_SOCKET"]).parent
+    folder.mkdir(mode=0o700)
+    result = activate(env, folder / "elsewhere.sock")
+    assert result.returncode == 1
+    assert "clients look for" in result.stdout
+    assert "Traceback" not in result.stdout
