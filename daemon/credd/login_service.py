@@ -141,6 +141,10 @@ def systemd_socket_spec(socket: str, env: Mapping[str, str]) -> str:
     return socket.replace("%", "%%")
 
 
+def _inside(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(folder.rstrip("/") + "/")
+
+
 class SystemdUserService(LoginService):
     name = "systemd"
 
@@ -154,11 +158,18 @@ class SystemdUserService(LoginService):
             f"Environment={systemd_quote(f'{key}={value}')}"
             for key, value in sorted(self.setup.environment.items())
         )
+        # A private /tmp would hide a socket or a state folder that lives in the real one.
+        in_tmp = any(
+            _inside(path, folder)
+            for path in (self.setup.socket, str(self.setup.state_dir))
+            for folder in ("/tmp", "/var/tmp")  # noqa: S108 - compared, not used
+        )
         return {
             "SOCKET": systemd_socket_spec(self.setup.socket, self.env),
             "EXEC_START": " ".join(systemd_quote(word) for word in self.setup.command),
             "STATE_DIR": systemd_quote(str(self.setup.state_dir)),
             "ENVIRONMENT": environment,
+            "PRIVATE_TMP": "no" if in_tmp else "yes",
         }
 
     def files(self) -> list[ServiceFile]:

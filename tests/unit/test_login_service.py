@@ -112,3 +112,16 @@ def test_an_unrendered_field_is_an_error() -> None:
 )
 def test_each_platform_gets_its_own_service(tmp_path: Path, platform: str, kind: type) -> None:
     assert isinstance(for_platform(setup(tmp_path), platform, env={}), kind)
+
+
+def test_a_socket_in_tmp_keeps_the_real_tmp(tmp_path: Path) -> None:
+    in_tmp = SystemdUserService(setup(tmp_path), env={})  # socket /tmp/credd-501/credd.sock
+    assert "PrivateTmp=no" in in_tmp.files()[1].text
+    runtime = Setup(
+        command=("/usr/bin/credd",),
+        socket="/run/user/501/credd/credd.sock",
+        state_dir=Path("/home/ada/.local/share/credd"),
+        home=Path("/home/ada"),
+    )
+    service = SystemdUserService(runtime, env={"XDG_RUNTIME_DIR": "/run/user/501"})
+    assert "PrivateTmp=yes" in service.files()[1].text
