@@ -86,6 +86,7 @@ def test_public_names() -> None:
         "RefreshFailed",
         "Status",
         "StoreUnreadable",
+        "WriteFailed",
         "__version__",
         "socket_path",
     ]
