@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,32 +210,32 @@ def run_exec(args: argparse.Namespace) -> int:
 def supervise(command: list[str], env: dict[str, str], mask: list[str] | None) -> int:
     """Run the command to its end, passing signals on; its return code (negative: a signal)."""
     pipe = subprocess.PIPE if mask is not None else None
-    try:
-        child = subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe)
-    except FileNotFoundError:
-        print(f"credd: {command[0]}: command not found", file=sys.stderr)
-        return 127
-    except OSError as exc:
-        print(f"credd: cannot run {command[0]}: {exc.strerror or exc}", file=sys.stderr)
-        return 126
-    pumps = []
-    if mask is not None:
-        assert child.stdout is not None
-        assert child.stderr is not None
-        pumps = [
-            threading.Thread(target=pump, args=(child.stdout.fileno(), 1, Masker(mask))),
-            threading.Thread(target=pump, args=(child.stderr.fileno(), 2, Masker(mask))),
-        ]
-        for thread in pumps:
-            thread.start()
-    with forwarding_signals(child):
+    with SignalForwarder() as forwarder:  # from before the start: none may kill credd alone
+        try:
+            child = subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe)
+        except FileNotFoundError:
+            print(f"credd: {command[0]}: command not found", file=sys.stderr)
+            return 127
+        except OSError as exc:
+            print(f"credd: cannot run {command[0]}: {exc.strerror or exc}", file=sys.stderr)
+            return 126
+        pumps = []
+        if mask is not None:
+            assert child.stdout is not None
+            assert child.stderr is not None
+            pumps = [
+                threading.Thread(target=pump, args=(child.stdout.fileno(), 1, Masker(mask))),
+                threading.Thread(target=pump, args=(child.stderr.fileno(), 2, Masker(mask))),
+            ]
+            for thread in pumps:
+                thread.start()
+        forwarder.attach(child)
         returncode = child.wait()
     for thread in pumps:
         thread.join()
-    if child.stdout is not None:
-        child.stdout.close()
-    if child.stderr is not None:
-        child.stderr.close()
+    for stream in (child.stdout, child.stderr):
+        if stream is not None:
+            stream.close()
     return returncode
 
 
@@ -257,22 +256,41 @@ def pump(source: int, target: int, masker: Masker) -> None:
     write(masker.finish())
 
 
-@contextlib.contextmanager
-def forwarding_signals(child: subprocess.Popen[bytes]) -> Iterator[None]:
-    keyboard_reaches_child = _in_terminal_foreground()
+class SignalForwarder:
+    """Handlers that pass signals on to the command; those that come before it starts wait."""
 
-    def forward(signum: int, _frame: object) -> None:
-        if signum in KEYBOARD and keyboard_reaches_child:
-            return  # the terminal sent it to the command too
-        with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signum)
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.pending: list[int] = []
+        self.keyboard_reaches_child = _in_terminal_foreground()
+        self.previous: dict[int, Any] = {}
 
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
+    def __enter__(self) -> SignalForwarder:
+        self.previous = {sig: signal.signal(sig, self._forward) for sig in FORWARDED}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            self._send(signum)
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if signum in KEYBOARD and self.keyboard_reaches_child:
+            return  # the terminal sent it to the command too
+        if self.child is None:
+            self.pending.append(signum)
+        else:
+            self._send(signum)
+
+    def _send(self, signum: int) -> None:
+        assert self.child is not None
+        with contextlib.suppress(ProcessLookupError):
+            self.child.send_signal(signum)
 
 
 def _in_terminal_foreground() -> bool:
