@@ -54,6 +54,9 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run_import)
 
 
+PAST = {"add": "added", "replace": "replaced", "unchanged": "unchanged", "conflict": "conflicts"}
+
+
 @dataclass
 class Source:
     """What was read, and how to clear it once the store holds it."""
@@ -80,15 +83,16 @@ def run_import(args: argparse.Namespace) -> int:
             counts[action] += 1
             if action == "conflict":
                 print(
-                    f"conflict  {entry.name} ({entry.origin}): credd holds another value; kept "
-                    "(--overwrite replaces it)"
+                    f"{'conflict':<13} {entry.name} ({entry.origin}): credd holds another "
+                    "value; kept (--overwrite replaces it)"
                 )
                 continue
             if action in ("add", "replace") and not args.dry_run:
                 client.put(entry.name, entry.body)
             label = action if action == "unchanged" else f"{verb}{action}"
-            print(f"{label:<10}{entry.name} ({entry.origin})")
-        summary = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
+            print(f"{label:<13} {entry.name} ({entry.origin})")
+        words = PAST if not args.dry_run else {action: f"to {action}" for action in PAST}
+        summary = ", ".join(f"{n} {words[action]}" for action, n in counts.items() if n)
         print(f"{'dry run: ' if args.dry_run else ''}{summary or 'nothing to import'}")
         if not args.remove_source:
             return 0
