@@ -129,6 +129,20 @@ def test_docker_config_auths_move_and_credsstore_is_set(
     }
 
 
+def test_docker_without_a_config_makes_one_with_credd_as_the_store(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], short_tmp: Path
+) -> None:
+    docker_dir = short_tmp / "fresh" / "docker"
+    env = {**headless_credd_env, "DOCKER_CONFIG": str(docker_dir)}
+    assert credd(env, "import", "docker", "--dry-run", "--remove-source").returncode == 0
+    assert not docker_dir.exists()
+    result = credd(env, "import", "docker", "--remove-source")
+    assert result.returncode == 0, result.stderr
+    config = docker_dir / "config.json"
+    assert json.loads(config.read_text()) == {"credsStore": "credd"}
+    assert (config.stat().st_mode & 0o777, docker_dir.stat().st_mode & 0o777) == (0o600, 0o700)
+
+
 def test_a_json_file_is_detected(
     headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], short_tmp: Path
 ) -> None:

@@ -10,7 +10,8 @@ holds with another value is a conflict, kept, unless ``--overwrite``. ``--dry-ru
 what would happen and writes nothing. ``--remove-source`` clears the source only once every
 credential it holds is in the store (each write acknowledged, so durable, and read back):
 the file is removed (docker: its plaintext logins dropped and ``credsStore`` set to
-``credd``, replaced atomically), keyring items deleted. Any failure before that leaves the
+``credd``, replaced atomically; made with just that if there is none), keyring items
+deleted. Any failure before that leaves the
 source exactly as it was.
 """
 
@@ -150,7 +151,10 @@ def open_source(args: argparse.Namespace) -> Source:
         return _file_source(os.path.expanduser("~/.git-credentials"), "git")
     if args.source == "docker":
         folder = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
-        return _file_source(os.path.join(folder, "config.json"), "docker")
+        path = os.path.join(folder, "config.json")
+        if not os.path.lexists(path):
+            return _new_docker_config(path)
+        return _file_source(path, "docker")
     return _file_source(os.path.abspath(os.path.expanduser(args.source)), None)
 
 
@@ -172,12 +176,28 @@ def _file_source(path: str, kind: str | None) -> Source:
     def clear() -> None:
         _check_unchanged(path, original)
         if kind == "docker":
-            servers = {entry.origin[len("auths[") : -1] for entry in entries}
+            servers = {entry.body["labels"]["registry"] for entry in entries}
             _replace_file(path, docker_without(text, servers).encode())
         else:
             os.unlink(path)
 
     return Source(f"{path} ({kind})", entries, clear)
+
+
+def _new_docker_config(path: str) -> Source:
+    """No config.json yet: nothing to import, and clearing it means making credd the store."""
+
+    def clear() -> None:
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder, 0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(docker_without("{}", set()))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    return Source(f"{path} (docker, not there yet)", [], clear)
 
 
 def _check_unchanged(path: str, original: bytes) -> None:
