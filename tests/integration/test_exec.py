@@ -3,13 +3,17 @@ and its parent's command line, the signals it gets."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +220,61 @@ def test_without_mask_output_passes_untouched(env: dict[str, str]) -> None:
     result = run_exec(env, "--env", "TOKEN=tok", "--", "sh", "-c", 'printf "%s" "$TOKEN"')
     assert (result.returncode, result.stdout) == (0, SECRET)
     assert os.environ.get("TOKEN") != SECRET
+
+
+def _take_controlling_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _read_line(master: int, deadline: float) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no line from the terminal in time (got {data!r})"
+        ready, _, _ = select.select([master], [], [], remaining)
+        if ready:
+            chunk = os.read(master, 1)
+            assert chunk, "the terminal closed"
+            data += chunk
+    return data.decode().rstrip("\r\n")
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_command_and_credd_survives(env: dict[str, str]) -> None:
+    """At a terminal the keyboard's SIGINT goes to credd and the command alike: the command
+    gets it, credd survives it (and does not pass a second one on: not provable here, as the
+    kernel merges a signal sent while the same one is pending), and goes on forwarding what
+    is sent to it alone, then dies of the command's signal."""
+    program = shutil.which("credd", path=env["PATH"])
+    assert program is not None
+    master, slave = os.openpty()
+    try:
+        with subprocess.Popen(
+            [program, "exec", "--env", "TOKEN=tok", "--", sys.executable, "-c", CHILD_WAITS],
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=_take_controlling_terminal,  # noqa: PLW1509 - the test's own child
+        ) as proc:
+            os.close(slave)
+            slave = -1
+            deadline = time.monotonic() + 60
+            try:
+                assert _read_line(master, deadline) == "ready"
+                os.write(master, b"\x03")  # Ctrl-C
+                line = _read_line(master, deadline).removeprefix("^C")  # the echo
+                assert line == f"got {int(signal.SIGINT)}"
+                proc.send_signal(signal.SIGUSR1)
+                assert _read_line(master, deadline) == f"got {int(signal.SIGUSR1)}"
+                proc.send_signal(signal.SIGTERM)
+                assert _read_line(master, deadline) == f"got {int(signal.SIGTERM)}"
+                assert proc.wait(30) == -signal.SIGTERM
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(10)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)

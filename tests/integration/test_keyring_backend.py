@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -125,3 +132,116 @@ def test_the_daemon_never_uses_it_for_its_own_key(
     assert status["key_backend"]["insecure"] is False
     account = f"store-key:{Path(env['CREDD_HOME']) / 'store.credd'}"
     assert lookup(secret_service, "credd", account) is not None
+
+
+def _wheel() -> bytes:
+    """A minimal pure-Python wheel of the package `credd-probe` 0.1."""
+    files = {
+        "credd_probe/__init__.py": "",
+        "credd_probe-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: credd-probe\n"
+        "Version: 0.1\n",
+        "credd_probe-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{name},,\n" for name in files) + "credd_probe-0.1.dist-info/RECORD,,\n"
+    files["credd_probe-0.1.dist-info/RECORD"] = record
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+class _PrivateIndex(BaseHTTPRequestHandler):
+    """A package index on loopback that wants basic auth (user `alice`, password `pw-idx`)."""
+
+    expected = "Basic " + base64.b64encode(b"alice:pw-idx").decode()
+    wheel = _wheel()
+    seen: ClassVar[list[str]] = []
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected:
+            self.seen.append(f"401 {self.path}")
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="index"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.seen.append(f"200 {self.path}")
+        name = "credd_probe-0.1-py3-none-any.whl"
+        if self.path.rstrip("/") == "/simple/credd-probe":
+            body = f'<html><body><a href="/files/{name}">{name}</a></body></html>'.encode()
+            kind = "text/html"
+        elif self.path == f"/files/{name}":
+            body, kind = self.wheel, "application/octet-stream"
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_pip_reads_a_private_index_password_through_credd(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], short_tmp: Path
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PrivateIndex)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        netloc = f"127.0.0.1:{server.server_address[1]}"
+        # pip asks keyring for the index URL, then for its host:port, with no username.
+        assert (
+            keyring_cli(headless_credd_env, "set", netloc, "alice", input="pw-idx\n").returncode
+            == 0
+        )
+        env = {
+            **headless_credd_env,
+            "PYTHON_KEYRING_BACKEND": BACKEND,
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_NO_INPUT": "1",
+        }
+        env = {k: v for k, v in env.items() if k.lower() not in {"http_proxy", "https_proxy"}}
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+            "--no-deps",
+            "--dest",
+            str(short_tmp / "dl"),
+            "--index-url",
+            f"http://{netloc}/simple/",
+            "credd-probe",
+        ]
+        if (
+            "--keyring-provider"
+            in subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--help"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=60,
+            ).stdout
+        ):
+            command[5:5] = ["--keyring-provider", "import"]
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert (short_tmp / "dl" / "credd_probe-0.1-py3-none-any.whl").exists()
+        assert "200 /simple/credd-probe/" in _PrivateIndex.seen
+        assert "pw-idx" not in result.stdout + result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
