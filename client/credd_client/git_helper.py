@@ -117,9 +117,21 @@ def get(client: Client, request: GitTarget) -> list[str]:
             credential = client.get(meta.name)
         except NotFound:  # deleted since the listing
             continue
-        if credential.secret:
+        if credential.secret and not _breaks_protocol(credential):
             return answer(credential, request)
     return []
+
+
+def _breaks_protocol(credential: Credential) -> bool:
+    """A value with a newline or NUL cannot be said in git's protocol (it would add lines)."""
+    values = (credential.secret or "", credential.username or "")
+    if any("\n" in value or "\0" in value for value in values):
+        sys.stderr.write(
+            f"{PROG}: {credential.name} holds a newline or NUL, which git's protocol cannot "
+            "carry; skipped\n"
+        )
+        return True
+    return False
 
 
 def store(client: Client, request: GitTarget, attributes: dict[str, str]) -> None:

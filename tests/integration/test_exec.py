@@ -40,6 +40,7 @@ print(json.dumps({
     "folder_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
     "cmdline": cmdline("self"),
     "parent_cmdline": cmdline(os.getppid()),
+    "parent_environ": open(f"/proc/{os.getppid()}/environ", "rb").read().decode(errors="replace"),
 }))
 """
 
@@ -74,7 +75,8 @@ def test_env_and_file_reach_the_child_only(env: dict[str, str]) -> None:
     assert seen["env"] == SECRET
     assert seen["file"] == OTHER
     assert (seen["file_mode"], seen["folder_mode"]) == (0o600, 0o700)
-    for cmdline in (seen["cmdline"], seen["parent_cmdline"]):
+    # Neither process's arguments hold a secret, nor credd's own environment.
+    for cmdline in (seen["cmdline"], seen["parent_cmdline"], seen["parent_environ"]):
         assert SECRET not in cmdline
         assert OTHER not in cmdline
     assert "exec" in seen["parent_cmdline"]  # the parent is credd exec itself

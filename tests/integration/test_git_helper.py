@@ -176,6 +176,18 @@ def test_oauth2_credential_answers_its_access_token_with_expiry(
     assert credd(env, "get", "git:https://oauth.test").stdout == "access-token-1\n"
 
 
+def test_a_secret_with_a_newline_is_never_answered(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    name = "git:https://u@nl.test"
+    credd(env, "set", name, "--username", "u", input="pw\nusername=evil\n")
+    got = helper(env, "get", "protocol=https\nhost=nl.test\n\n")
+    assert (got.returncode, got.stdout) == (0, "")
+    assert "newline" in got.stderr
+    assert "evil" not in got.stderr
+
+
 def test_no_daemon_answers_nothing_with_a_hint(headless_credd_env: dict[str, str]) -> None:
     env = headless_credd_env
     for action in ("get", "store", "erase"):
