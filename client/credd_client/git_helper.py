@@ -135,24 +135,27 @@ def _breaks_protocol(credential: Credential) -> bool:
 
 
 def store(client: Client, request: GitTarget, attributes: dict[str, str]) -> None:
+    """Keep the password git says worked, in the matching credential (or a new one).
+
+    The most recent match is updated in place, keeping its name and labels (one made by
+    hand, say ``git:https://github.com`` with a username); nothing is written when it already
+    holds this password, as after git used what credd answered.
+    """
     password = attributes.get("password")
     if not password or not request.username or _EPHEMERAL in attributes:
         return
-    for meta in find(client, request):
-        if meta.kind == "oauth2":  # credd keeps this one fresh itself: never replace it
+    found = find(client, request)
+    if any(meta.kind == "oauth2" for meta in found):
+        return  # credd keeps this one fresh itself: never replace it
+    name, labels = request.name(), request.labels()
+    if found:
+        current = client.get(found[0].name)
+        if current.secret == password and current.username == request.username:
             return
-        if meta.name == request.name():
-            current = client.get(meta.name)
-            if current.secret == password and current.username == request.username:
-                return  # git stores what it was just given: no write
+        name, labels = current.name, {**current.labels, **labels}
     client.put(
-        request.name(),
-        {
-            "kind": "secret",
-            "secret": password,
-            "username": request.username,
-            "labels": request.labels(),
-        },
+        name,
+        {"kind": "secret", "secret": password, "username": request.username, "labels": labels},
     )
 
 

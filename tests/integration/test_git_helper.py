@@ -176,6 +176,21 @@ def test_oauth2_credential_answers_its_access_token_with_expiry(
     assert credd(env, "get", "git:https://oauth.test").stdout == "access-token-1\n"
 
 
+def test_store_updates_a_credential_made_by_hand(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    credd(
+        env, "set", "git:https://github.com", "--username", "octo", "--label", "team=a", input="v1"
+    )
+    request = "protocol=https\nhost=github.com\nusername=octo\npassword=v2\n\n"
+    assert helper(env, "store", request).returncode == 0
+    [stored] = json.loads(credd(env, "list", "--json").stdout)["credentials"]
+    assert stored["name"] == "git:https://github.com"
+    assert stored["labels"] == {"team": "a", "protocol": "https", "host": "github.com"}
+    assert credd(env, "get", "git:https://github.com").stdout == "v2\n"
+
+
 def test_a_secret_with_a_newline_is_never_answered(
     headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
 ) -> None:
