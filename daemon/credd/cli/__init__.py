@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon
+from . import admin, credentials, daemon, importer
+from . import exec as exec_command
 
-COMMAND_GROUPS = (daemon, admin, credentials)
+COMMAND_GROUPS = (daemon, admin, credentials, exec_command, importer)
 
 
 def build_parser() -> argparse.ArgumentParser:
