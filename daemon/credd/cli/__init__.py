@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon
+from . import admin, credentials, daemon, oauth
 
-COMMAND_GROUPS = (daemon, admin, credentials)
+COMMAND_GROUPS = (daemon, admin, credentials, oauth)
 
 
 def build_parser() -> argparse.ArgumentParser:

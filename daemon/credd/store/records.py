@@ -83,10 +83,24 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """A client registered with an issuer (RFC 7591), reused by every `credd login` there."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    token_endpoint_auth_method: AuthMethod = "none"  # noqa: S105 - a method name
+    registration_access_token: str | None = field(default=None, repr=False)
+    registration_client_uri: str | None = None
+    created_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class StoreState:
     """Everything one store file holds once decrypted."""
 
     credentials: Mapping[str, Credential] = field(default_factory=dict)
+    registrations: Mapping[str, Registration] = field(default_factory=dict)
 
 
 def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
@@ -131,3 +145,15 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         updated_at=parse_time(data["updated_at"]),
         oauth=None if oauth is None else _oauth_from_dict(oauth),
     )
+
+
+def registration_to_dict(registration: Registration) -> dict[str, Any]:
+    data = dataclasses.asdict(registration)
+    data["created_at"] = format_time(registration.created_at)
+    return data
+
+
+def registration_from_dict(data: Mapping[str, Any]) -> Registration:
+    values = dict(data)
+    values["created_at"] = parse_time(values["created_at"])
+    return Registration(**values)
