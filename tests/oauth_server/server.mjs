@@ -14,7 +14,9 @@
 //                                    grant requests the provider handled, and token endpoint
 //                                    requests a fault answered instead
 //   POST /test/fault?mode=M&count=C  the next C token endpoint requests fail: M = "503"
-//                                    (answered at once) or "hang" (no answer for 30 s)
+//                                    (answered at once) or "hang" (unanswered for 30 s, then
+//                                    504, never handled); or M = "delay" (&ms=N): handled,
+//                                    but only after N ms
 //   POST /test/reset                 counters and faults back to zero
 import http from 'node:http';
 
@@ -23,7 +25,7 @@ import Provider from 'oidc-provider';
 const ttl = Number(process.env.ACCESS_TOKEN_TTL || '5');
 
 const state = {
-  refreshRequests: 0, faultedRequests: 0, fault: null, faultCount: 0,
+  refreshRequests: 0, faultedRequests: 0, fault: null, faultCount: 0, delayMs: 3000,
 };
 
 function json(res, status, value) {
@@ -60,13 +62,18 @@ server.listen(0, '127.0.0.1', () => {
   provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === '/token' && state.fault && state.faultCount > 0) {
       state.faultCount -= 1;
-      state.faultedRequests += 1;
       const mode = state.fault;
       if (state.faultCount === 0) state.fault = null;
-      if (mode === 'hang') await new Promise((resolve) => { setTimeout(resolve, 30000); });
-      ctx.status = mode === 'hang' ? 504 : 503;
-      ctx.body = { error: 'temporarily_unavailable' };
-      return;
+      if (mode === 'delay') {
+        // Slow, but answered: the request is handled after the delay.
+        await new Promise((resolve) => { setTimeout(resolve, state.delayMs); });
+      } else {
+        state.faultedRequests += 1;
+        if (mode === 'hang') await new Promise((resolve) => { setTimeout(resolve, 30000); });
+        ctx.status = mode === 'hang' ? 504 : 503;
+        ctx.body = { error: 'temporarily_unavailable' };
+        return;
+      }
     }
     await next();
     if (ctx.path === '/token' && ctx.oidc?.params?.grant_type === 'refresh_token') {
@@ -86,6 +93,7 @@ server.listen(0, '127.0.0.1', () => {
     if (url.pathname === '/test/fault' && req.method === 'POST') {
       state.fault = url.searchParams.get('mode');
       state.faultCount = Number(url.searchParams.get('count') || '1');
+      state.delayMs = Number(url.searchParams.get('ms') || '3000');
       json(res, 200, { fault: state.fault, count: state.faultCount });
       return;
     }

@@ -67,6 +67,8 @@ class OAuthServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     def _control(self, method: str, path: str) -> dict[str, Any]:
         response = httpx.request(method, self.issuer + path, timeout=10)
@@ -77,8 +79,9 @@ class OAuthServer:
     def stats(self) -> dict[str, Any]:
         return self._control("GET", "/test/stats")
 
-    def fault(self, mode: str, count: int) -> None:
-        self._control("POST", f"/test/fault?mode={mode}&count={count}")
+    def fault(self, mode: str, count: int, ms: int = 3000) -> None:
+        """The next ``count`` token requests: "503", "hang" (never handled) or "delay" by ms."""
+        self._control("POST", f"/test/fault?mode={mode}&count={count}&ms={ms}")
 
     def reset(self) -> None:
         self._control("POST", "/test/reset")
