@@ -381,3 +381,36 @@ def test_the_schedule_survives_a_restart(
     assert after.stdout.strip() != before.secret
     assert active(server, env, "kept", after.stdout.strip())
     assert parse(stored(env, "kept").next_refresh_at) > datetime.now(UTC)
+
+
+def test_a_daemon_killed_during_a_refresh_does_not_resend_at_once(
+    start_server: Callable[[int], OAuthServer],
+    run_daemon: Callable[..., DaemonProcess],
+    headless_credd_env: dict[str, str],
+) -> None:
+    server = start_server(10)
+    env = headless_credd_env
+    daemon = run_daemon()
+    assert login(env, "cut", server.issuer).returncode == 0
+    before = secrets_of(env, "cut")
+    server.reset()
+    server.fault("hang", count=1)
+    program = shutil.which("credd", path=env["PATH"])
+    assert program is not None
+    forced = subprocess.Popen(
+        [program, "refresh", "cut"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    wait_for("the request to be out", lambda: server.stats()["faulted_requests"] == 1)
+    daemon.kill()
+    forced.communicate(timeout=WAIT)
+    run_daemon()
+    wait_for(
+        "the unknown outcome",
+        lambda: "credd stopped during a refresh" in (stored(env, "cut").last_error or ""),
+    )
+    assert credd(env, "get", "cut").stdout.strip() == before.secret
+    assert server.stats()["refresh_requests"] == 0
+    wait_for("the retry after expiry", lambda: stored(env, "cut").status == "ok")
+    after = credd(env, "get", "cut").stdout.strip()
+    assert active(server, env, "cut", after)
+    assert server.stats()["refresh_requests"] == 1

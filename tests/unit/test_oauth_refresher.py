@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from credd.config import Config
+from credd.oauth.changes import BeginRefresh
 from credd.oauth.http import MaybeSent, NotSent
 from credd.oauth.refresher import Refresher
 from credd.oauth.tokens import TokenRequest
@@ -311,11 +312,12 @@ async def test_a_failed_write_keeps_the_answer_and_never_refetches(
     store(vault, refresher, oauth2("n", 300))
     clock.advance(250)
     real_commit = vault.commit
-    failures = iter([WriteFailed("disk full")])
+    commits = []
 
     def flaky(change: object) -> object:
-        for failure in failures:
-            raise failure
+        commits.append(type(change).__name__)
+        if len(commits) == 2:  # the first is the trace of the refresh, the second its result
+            raise WriteFailed("disk full")
         return real_commit(change)  # type: ignore[arg-type]
 
     monkeypatch.setattr(vault, "commit", flaky)
@@ -325,8 +327,61 @@ async def test_a_failed_write_keeps_the_answer_and_never_refetches(
     clock.advance(5)
     await refresher.refresh_now("n")
     assert endpoint.presented == ["R1"]  # the answer was committed, not fetched again
+    assert commits == ["BeginRefresh", "ApplyRefresh", "ApplyRefresh"]
     assert on_disk(vault, "n").secret == "A2"
     assert stored(vault, "n").refresh_token == "R2"
+    assert stored(vault, "n").refresh_started_at is None
+
+
+async def test_nothing_is_sent_when_the_trace_cannot_be_written(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    endpoint = Endpoint(granted("A2", "R2"))
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 300))
+    clock.advance(250)
+
+    def full(change: object) -> object:
+        raise WriteFailed("disk full")
+
+    monkeypatch.setattr(vault, "commit", full)
+    assert (await refresher.fresh(vault.state().credentials["n"])).secret == "A1"
+    assert (await refresher.fresh(vault.state().credentials["n"])).secret == "A1"
+    assert endpoint.presented == []
+
+
+async def test_the_trace_is_on_disk_while_the_request_is_out(vault: Vault) -> None:
+    clock = Clock()
+    endpoint = Endpoint(granted("A2", "R2"))
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 300))
+    seen = []
+    endpoint.on_send = lambda: seen.append(on_disk(vault, "n").oauth.refresh_started_at)  # type: ignore[union-attr]
+    await refresher.refresh_now("n")
+    assert seen == [START]
+    assert stored(vault, "n").refresh_started_at is None
+
+
+async def test_a_refresh_cut_short_by_a_crash_is_an_unknown_outcome(vault: Vault) -> None:
+    clock = Clock()
+    endpoint = Endpoint(granted("A2", "R2"))
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 300))
+    clock.advance(250)
+    # What a daemon killed after sending leaves behind.
+    vault.commit(BeginRefresh("n", "R1", started_at=clock.now))
+    restarted = make(vault, endpoint, clock)
+    assert (await restarted.fresh(vault.state().credentials["n"])).secret == "A1"
+    oauth = stored(vault, "n")
+    assert oauth.status == "error"
+    assert "credd stopped during a refresh" in (oauth.last_error or "")
+    assert oauth.next_refresh_at == START + timedelta(seconds=299)
+    assert oauth.refresh_started_at is None
+    assert endpoint.presented == []
+    clock.advance(50)  # expired: one attempt now
+    assert (await restarted.fresh(vault.state().credentials["n"])).secret == "A2"
+    assert endpoint.presented == ["R1"]
 
 
 async def test_the_scheduler_refreshes_what_is_due_without_any_caller(vault: Vault) -> None:

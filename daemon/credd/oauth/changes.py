@@ -42,6 +42,18 @@ class _Conditional:
 
 
 @dataclass(frozen=True)
+class BeginRefresh(_Conditional):
+    """Written before the refresh token is sent: a crash after this leaves a trace."""
+
+    started_at: datetime | None = None
+
+    def apply(self, state: StoreState) -> StoreState:
+        credential, oauth = self._current(state)
+        updated = dataclasses.replace(oauth, refresh_started_at=self.started_at)
+        return self._put(state, credential.replace(oauth=updated))
+
+
+@dataclass(frozen=True)
 class ApplyRefresh(_Conditional):
     """A new access token, and the rotated refresh token when the server sent one."""
 
@@ -62,6 +74,7 @@ class ApplyRefresh(_Conditional):
             status="ok",
             last_error=None,
             next_refresh_at=self.next_refresh_at,
+            refresh_started_at=None,
         )
         changed = credential.replace(secret=self.access_token, oauth=updated)
         if self.now is not None:
@@ -84,5 +97,6 @@ class RecordFailure(_Conditional):
             status=self.status,
             last_error=self.last_error,
             next_refresh_at=self.next_refresh_at,
+            refresh_started_at=None,
         )
         return self._put(state, credential.replace(oauth=updated))

@@ -10,7 +10,10 @@
   If the commit fails, the answer is kept in memory and the commit retried; the refresh
   token is not sent again meanwhile.
 - A refresh token that may have reached the server without an answer coming back is not
-  sent again until the current access token has expired (see schedule.py).
+  sent again until the current access token has expired (see schedule.py). Before a
+  refresh token is sent, the store records that a refresh started (`refresh_started_at`),
+  so a daemon that died with the request out finds the unknown outcome at its next start
+  instead of sending the possibly spent token again at once.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from datetime import datetime
 from credd_client.errors import CreddError, InvalidRequest, NeedsLogin, NotFound, RefreshFailed
 
 from ..config import Config
-from ..store.records import Credential, format_time, utc_now
+from ..store.records import Credential, OAuthFields, format_time, utc_now
 from ..store.vault import Vault
 from . import schedule
-from .changes import ApplyRefresh, RecordFailure, Superseded
+from .changes import ApplyRefresh, BeginRefresh, RecordFailure, Superseded
 from .http import MaybeSent, NotSent, TokenEndpoint
 from .tokens import Granted, LoginNeeded, Outcome, Retry, Unknown, classify, refresh_request
 
@@ -75,6 +78,7 @@ class Refresher:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._attempts: dict[str, int] = {}
         self._unsaved: dict[str, _Unsaved] = {}
+        self._held: dict[str, datetime] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -196,6 +200,9 @@ class Refresher:
             if unsaved is not None:
                 await self._commit_unsaved(name, unsaved)
                 return
+            held = self._held.get(name)
+            if held is not None and held > self.clock():
+                return  # the store could not be written lately: nothing is sent until then
             try:
                 credential = self._stored(name)
             except CreddError:  # deleted, or the store locked meanwhile
@@ -203,29 +210,73 @@ class Refresher:
             oauth = credential.oauth
             if oauth is None or oauth.refresh_token is None or oauth.status == "needs_login":
                 return
-            used = oauth.refresh_token
-            request = refresh_request(
-                oauth.token_endpoint,
-                used,
-                client_id=oauth.client_id,
-                client_secret=oauth.client_secret,
-                auth_method=oauth.token_endpoint_auth_method,
-            )
-            outcome: Outcome
-            try:
-                status, body = await self.endpoint.post(request)
-            except NotSent as exc:
-                outcome = Retry(str(exc))
-            except MaybeSent as exc:
-                outcome = Unknown(str(exc))
-            else:
-                outcome = classify(status, body)
-            now = self.clock()
-            if isinstance(outcome, Granted):
-                change = self._granted(credential, used, outcome, now)
-                await self._commit_unsaved(name, _Unsaved(change, now, 0))
+            started = oauth.refresh_started_at
+            if started is not None:
+                # A refresh sent before credd stopped (or before a write failed) never had
+                # its result stored: the token may be spent. Not sent now; see schedule.py.
+                reason = f"credd stopped during a refresh started at {format_time(started)}"
+                outcome = Unknown(reason)
+                await self._record(
+                    self._failed(credential, oauth.refresh_token, outcome, self.clock())
+                )
                 return
-            await self._commit(self._failed(credential, used, outcome, now))
+            await self._send(credential, oauth, oauth.refresh_token)
+
+    async def _send(self, credential: Credential, oauth: OAuthFields, used: str) -> None:
+        name = credential.name
+        # The trace first, durably: a crash while the request is out is then known.
+        try:
+            await asyncio.to_thread(
+                self.vault.commit, BeginRefresh(name, used, started_at=self.clock())
+            )
+        except Superseded:
+            return
+        except CreddError as exc:
+            self._hold(name, exc)
+            return
+        request = refresh_request(
+            oauth.token_endpoint,
+            used,
+            client_id=oauth.client_id,
+            client_secret=oauth.client_secret,
+            auth_method=oauth.token_endpoint_auth_method,
+        )
+        outcome: Outcome
+        try:
+            status, body = await self.endpoint.post(request)
+        except NotSent as exc:
+            outcome = Retry(str(exc))
+        except MaybeSent as exc:
+            outcome = Unknown(str(exc))
+        else:
+            outcome = classify(status, body)
+        now = self.clock()
+        if isinstance(outcome, Granted):
+            change = self._granted(credential, used, outcome, now)
+            await self._commit_unsaved(name, _Unsaved(change, now, 0))
+            return
+        await self._record(self._failed(credential, used, outcome, now))
+
+    async def _record(self, change: RecordFailure) -> None:
+        try:
+            await self._commit(change)
+        except CreddError as exc:
+            self._hold(change.name, exc)
+            return
+        self._held.pop(change.name, None)
+
+    def _hold(self, name: str, exc: CreddError) -> None:
+        """The store cannot be written: send nothing for ``name`` for a backoff step."""
+        attempt = self._attempts.get(name, 0)
+        self._attempts[name] = attempt + 1
+        at = schedule.retry_at(self.clock(), attempt, self.rand())
+        self._held[name] = at
+        log.error(
+            "cannot write the store for %r (%s); no refresh is sent before %s",
+            name,
+            exc.message,
+            format_time(at),
+        )
 
     def _granted(
         self, credential: Credential, used: str, outcome: Granted, now: datetime
@@ -340,6 +391,10 @@ class Refresher:
             if oauth is None or oauth.refresh_token is None or name in self._inflight:
                 continue
             at = oauth.next_refresh_at if oauth.status != "needs_login" else None
+            if oauth.refresh_started_at is not None:
+                at = now  # left by a refresh that did not finish: record its unknown outcome
+            if name in self._held:
+                at = self._held[name]
             if name in self._unsaved:
                 at = self._unsaved[name].retry_at
             if at is None:

@@ -65,6 +65,9 @@ class OAuthFields:
     status: OAuthStatus = "ok"
     last_error: str | None = None
     next_refresh_at: datetime | None = None
+    # Set, durably, before a refresh token is sent; cleared with the result. Found set at
+    # start, it means credd stopped with a refresh in flight: its outcome is unknown.
+    refresh_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,9 +106,12 @@ class StoreState:
     registrations: Mapping[str, Registration] = field(default_factory=dict)
 
 
+_OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")
+
+
 def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
     data = dataclasses.asdict(oauth)
-    for key in ("expires_at", "next_refresh_at"):
+    for key in _OAUTH_TIMES:
         value = data[key]
         data[key] = None if value is None else format_time(value)
     return data
@@ -113,7 +119,7 @@ def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
 
 def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
     values = dict(data)
-    for key in ("expires_at", "next_refresh_at"):
+    for key in _OAUTH_TIMES:
         if values.get(key) is not None:
             values[key] = parse_time(values[key])
     return OAuthFields(**values)
