@@ -413,3 +413,22 @@ async def test_a_plain_secret_cannot_be_refreshed(vault: Vault) -> None:
     vault.commit(PutCredential(Credential(name="s", kind="secret", secret="x")))
     with pytest.raises(InvalidRequest):
         await refresher.refresh_now("s")
+
+
+async def test_a_slow_endpoint_does_not_hold_back_a_token_that_still_works(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credd.oauth import refresher as module
+
+    monkeypatch.setattr(module, "FRESH_WAIT", 0.05)
+    clock = Clock()
+    endpoint = Endpoint(granted("A2", "R2"))
+    endpoint.gate = asyncio.Event()
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 300))
+    clock.advance(250)
+    assert (await refresher.fresh(vault.state().credentials["n"])).secret == "A1"
+    endpoint.gate.set()  # the refresh goes on, and its result is stored
+    await refresher.refresh_now("n")
+    assert endpoint.presented == ["R1"]
+    assert stored(vault, "n").refresh_token == "R2"

@@ -12,6 +12,7 @@ from typing import Any
 from credd_client import Client
 
 DEFAULT_LOGIN_TIMEOUT = 300.0
+REFRESH_CLIENT_TIMEOUT = 330.0
 
 
 def register(commands: Any) -> None:
@@ -77,7 +78,8 @@ def run_logout(args: argparse.Namespace) -> int:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
-    with Client() as client:
+    # Longer than the daemon's own bound on the token endpoint (refresh_timeout, 30 s).
+    with Client(timeout=REFRESH_CLIENT_TIMEOUT) as client:
         credential = client.refresh(args.name)
     print(f"refreshed {args.name}: valid until {credential.expires_at or 'no expiry given'}")
     return 0

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 # another process changed).
 MAX_SLEEP = 30.0
 STOP_GRACE = 5.0
+# How long a GET waits for a refresh while the current access token is still usable.
+FRESH_WAIT = 5.0
 
 
 def login_command(credential: Credential) -> str:
@@ -134,8 +136,11 @@ class Refresher:
         oauth = credential.oauth
         if oauth is None:
             return credential
-        if oauth.status != "needs_login" and schedule.due(oauth, self.clock()):
-            await self._refresh(credential.name)
+        now = self.clock()
+        if oauth.status != "needs_login" and schedule.due(oauth, now):
+            # A token that still works is not held back long for a slow token endpoint.
+            wait = FRESH_WAIT if schedule.usable(oauth, now) else None
+            await self._refresh(credential.name, wait)
             credential = self._stored(credential.name)
             oauth = credential.oauth
             if oauth is None:  # replaced meanwhile by a plain secret
@@ -171,13 +176,14 @@ class Refresher:
 
     # --- refreshing ------------------------------------------------------------------------
 
-    async def _refresh(self, name: str) -> None:
-        """Start a refresh of ``name`` or join the one in flight, and wait for it."""
+    async def _refresh(self, name: str, wait: float | None = None) -> None:
+        """Start a refresh of ``name`` or join the one in flight; wait for it (or ``wait`` s)."""
         task = self._inflight.get(name)
         if task is None:
             task = self._spawn(name)
-        # A caller that goes away (a client hung up) does not cancel the refresh.
-        await asyncio.shield(task)
+        # A caller that goes away (a client hung up) or stops waiting does not cancel it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), wait)
 
     def _spawn(self, name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(self._refresh_once(name), name="credd-refresh")
