@@ -190,6 +190,10 @@ async def test_refreshes_in_flight_are_bounded(vault: Vault) -> None:
     await asyncio.gather(*callers)
     assert endpoint.most_in_flight == 3
     assert len(endpoint.presented) == 30
+    # Two changes per refresh (the trace, the result), written together in batches.
+    assert refresher.committer.writes < 60
+    for index in range(30):
+        assert stored(vault, f"n{index}").refresh_token == "R2"
 
 
 async def test_an_outage_serves_the_valid_token_then_fails_once_expired(vault: Vault) -> None:
@@ -315,7 +319,8 @@ async def test_a_failed_write_keeps_the_answer_and_never_refetches(
     commits = []
 
     def flaky(change: object) -> object:
-        commits.append(type(change).__name__)
+        inner = getattr(change, "changes", [change])  # the group committer's batches
+        commits.append("+".join(type(c).__name__ for c in inner))
         if len(commits) == 2:  # the first is the trace of the refresh, the second its result
             raise WriteFailed("disk full")
         return real_commit(change)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from ..store.records import Credential, OAuthFields, format_time, utc_now
 from ..store.vault import Vault
 from . import schedule
 from .changes import ApplyRefresh, BeginRefresh, RecordFailure, Superseded
+from .commits import GroupCommitter
 from .http import MaybeSent, NotSent, TokenEndpoint
 from .tokens import Granted, LoginNeeded, Outcome, Retry, Unknown, classify, refresh_request
 
@@ -82,6 +83,7 @@ class Refresher:
         self._unsaved: dict[str, _Unsaved] = {}
         self._held: dict[str, datetime] = {}
         self._wake = asyncio.Event()
+        self.committer = GroupCommitter(vault)
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -232,9 +234,7 @@ class Refresher:
         name = credential.name
         # The trace first, durably: a crash while the request is out is then known.
         try:
-            await asyncio.to_thread(
-                self.vault.commit, BeginRefresh(name, used, started_at=self.clock())
-            )
+            await self.committer.commit(BeginRefresh(name, used, started_at=self.clock()))
         except Superseded:
             return
         except CreddError as exc:
@@ -354,7 +354,7 @@ class Refresher:
 
     async def _commit(self, change: RecordFailure | ApplyRefresh) -> None:
         try:
-            await asyncio.to_thread(self.vault.commit, change)
+            await self.committer.commit(change)
         except Superseded:
             log.info("%r was replaced during its refresh; the result is dropped", change.name)
 
