@@ -17,17 +17,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from credd.oauth.login import (
+from credd.oauth.issuer import (
     DEVICE_GRANT,
     LoginFailed,
     OAuthClient,
-    authorization_code,
-    device_code,
     discover,
     metadata_urls,
-    pkce_pair,
     register_client,
 )
+from credd.oauth.login import authorization_code, device_code, pkce_pair
 
 ISSUER = "https://as.example"
 METADATA = {

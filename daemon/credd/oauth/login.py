@@ -4,11 +4,7 @@ The CLI obtains the tokens and hands them to the daemon over its API (`PUT` of a
 credential; the client registration through `/v1/registration`): the daemon stays the only
 one that touches the store.
 
-- Metadata: RFC 8414 (`/.well-known/oauth-authorization-server`, inserted before the
-  issuer's path), then OpenID discovery (`<issuer>/.well-known/openid-configuration`); the
-  `issuer` it names must be the one asked for.
-- Client: `--client-id` (a public client), else the registration kept for this issuer, else
-  dynamic registration (RFC 7591) as a native application with a loopback redirect.
+- Metadata and the client: issuer.py.
 - Authorization code with PKCE S256 (RFC 7636) through a loopback redirect on 127.0.0.1 and
   a port the system picks (RFC 8252), `state` checked; or the device grant (RFC 8628).
 - Logout: revocation (RFC 7009) of the refresh and access tokens, then the credential goes.
@@ -26,7 +22,6 @@ import sys
 import time
 import webbrowser
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -34,9 +29,19 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from credd_client import Client
-from credd_client.errors import CreddError, NeedsLogin, NotFound, RefreshFailed
+from credd_client.errors import NeedsLogin, RefreshFailed
 
-from ..store.records import AuthMethod, format_time, utc_now
+from ..store.records import format_time, utc_now
+from .issuer import (
+    CALLBACK_PATH,
+    DEVICE_GRANT,
+    LoginFailed,
+    OAuthClient,
+    discover,
+    json_object,
+    post_form,
+    resolve_client,
+)
 from .tokens import (
     Granted,
     TokenGrant,
@@ -45,140 +50,7 @@ from .tokens import (
     token_request,
 )
 
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-CALLBACK_PATH = "/callback"
 HTTP_TIMEOUT = 30.0
-
-
-class LoginFailed(CreddError):
-    code = "login_failed"
-    status = 400
-    exit_code = 1
-
-
-@dataclass(frozen=True)
-class OAuthClient:
-    client_id: str
-    client_secret: str | None = field(default=None, repr=False)
-    auth_method: AuthMethod = "none"
-
-
-# --- metadata ------------------------------------------------------------------------------------
-
-
-def metadata_urls(issuer: str) -> list[str]:
-    parts = urlsplit(issuer)
-    path = parts.path.rstrip("/")
-    base = f"{parts.scheme}://{parts.netloc}"
-    return [
-        f"{base}/.well-known/oauth-authorization-server{path}",
-        f"{issuer.rstrip('/')}/.well-known/openid-configuration",
-    ]
-
-
-def discover(http: httpx.Client, issuer: str) -> dict[str, Any]:
-    """The issuer's metadata: RFC 8414 first, then OpenID discovery."""
-    tried = []
-    for url in metadata_urls(issuer):
-        try:
-            response = http.get(url)
-        except httpx.HTTPError as exc:
-            raise LoginFailed(f"cannot reach {issuer} ({type(exc).__name__})") from None
-        document = _json(response)
-        if response.status_code == 200 and document is not None:
-            if str(document.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
-                raise LoginFailed(
-                    f"the metadata at {url} is for the issuer {document.get('issuer')!r}, "
-                    f"not {issuer!r}"
-                )
-            if not isinstance(document.get("token_endpoint"), str):
-                raise LoginFailed(f"the metadata at {url} names no token_endpoint")
-            return document
-        tried.append(f"{url} (HTTP {response.status_code})")
-    raise LoginFailed(
-        f"{issuer} publishes no OAuth metadata; tried {' and '.join(tried)}. "
-        "Is the issuer URL right?"
-    )
-
-
-# --- the client ----------------------------------------------------------------------------------
-
-
-def resolve_client(
-    http: httpx.Client,
-    daemon: Client,
-    issuer: str,
-    metadata: Mapping[str, Any],
-    *,
-    client_id: str | None,
-    out: TextIO,
-) -> OAuthClient:
-    if client_id is not None:
-        return OAuthClient(client_id)
-    try:
-        kept = daemon.get_registration(issuer)
-    except NotFound:
-        pass
-    else:
-        return OAuthClient(
-            kept["client_id"], kept.get("client_secret"), kept["token_endpoint_auth_method"]
-        )
-    endpoint = metadata.get("registration_endpoint")
-    if not isinstance(endpoint, str):
-        raise LoginFailed(
-            f"{issuer} offers no dynamic client registration; register credd there and pass "
-            "--client-id"
-        )
-    registered = register_client(http, endpoint, metadata)
-    daemon.put_registration({"issuer": issuer, **registered})
-    print(f"credd: registered with {issuer} as client {registered['client_id']}", file=out)
-    return OAuthClient(
-        registered["client_id"],
-        registered.get("client_secret"),
-        registered["token_endpoint_auth_method"],
-    )
-
-
-def register_client(
-    http: httpx.Client, endpoint: str, metadata: Mapping[str, Any]
-) -> dict[str, Any]:
-    """RFC 7591: register credd as a native application; the fields to keep."""
-    supported = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
-    method: AuthMethod = "none"
-    for candidate in ("client_secret_basic", "client_secret_post"):
-        if candidate in supported:
-            method = candidate
-            break
-    grant_types = ["authorization_code", "refresh_token"]
-    if metadata.get("device_authorization_endpoint"):
-        grant_types.append(DEVICE_GRANT)
-    body = {
-        "client_name": "credd",
-        "application_type": "native",
-        "redirect_uris": [f"http://127.0.0.1{CALLBACK_PATH}"],
-        "grant_types": grant_types,
-        "response_types": ["code"],
-        "token_endpoint_auth_method": method,
-    }
-    try:
-        response = http.post(endpoint, json=body)
-    except httpx.HTTPError as exc:
-        raise LoginFailed(f"cannot reach {endpoint} ({type(exc).__name__})") from None
-    document = _json(response) or {}
-    if response.status_code not in (200, 201) or not isinstance(document.get("client_id"), str):
-        raise LoginFailed(
-            "the issuer refused to register credd: "
-            + describe_error(document, response.status_code)
-        )
-    returned_method = document.get("token_endpoint_auth_method") or method
-    secret = document.get("client_secret")
-    return {
-        "client_id": document["client_id"],
-        "client_secret": secret if isinstance(secret, str) else None,
-        "token_endpoint_auth_method": returned_method if secret else "none",
-        "registration_access_token": document.get("registration_access_token"),
-        "registration_client_uri": document.get("registration_client_uri"),
-    }
 
 
 # --- authorization code with PKCE through a loopback redirect ------------------------------------
@@ -314,8 +186,8 @@ def device_code(
         client_secret=client.client_secret,
         auth_method=client.auth_method,
     )
-    response = _post(http, request.url, request.form, request.headers)
-    document = _json(response) or {}
+    response = post_form(http, request.url, request.form, request.headers)
+    document = json_object(response) or {}
     if response.status_code != 200 or not isinstance(document.get("device_code"), str):
         raise LoginFailed(
             "the device authorization request failed: "
@@ -340,18 +212,19 @@ def device_code(
             client_secret=client.client_secret,
             auth_method=client.auth_method,
         )
-        answer = _post(http, request.url, request.form, request.headers)
+        answer = post_form(http, request.url, request.form, request.headers)
         outcome = classify(answer.status_code, answer.content)
         if isinstance(outcome, Granted):
             return outcome.grant
-        error = (_json(answer) or {}).get("error")
+        error = (json_object(answer) or {}).get("error")
         if error == "authorization_pending":
             continue
         if error == "slow_down":  # RFC 8628 3.5: five seconds more from now on
             interval += 5
             continue
         raise LoginFailed(
-            "the device login failed: " + describe_error(_json(answer) or {}, answer.status_code)
+            "the device login failed: "
+            + describe_error(json_object(answer) or {}, answer.status_code)
         )
     raise LoginFailed("the device code expired before the login was completed")
 
@@ -369,7 +242,7 @@ def _token(
         client_secret=client.client_secret,
         auth_method=client.auth_method,
     )
-    response = _post(http, request.url, request.form, request.headers)
+    response = post_form(http, request.url, request.form, request.headers)
     outcome = classify(response.status_code, response.content)
     if isinstance(outcome, Granted):
         return outcome.grant
@@ -470,28 +343,10 @@ def _revoke(
         client_secret=client.client_secret,
         auth_method=client.auth_method,
     )
-    response = _post(http, request.url, request.form, request.headers)
+    response = post_form(http, request.url, request.form, request.headers)
     if response.status_code != 200:
         raise LoginFailed(
             f"revoking the {hint.replace('_', ' ')} failed: "
-            + describe_error(_json(response) or {}, response.status_code)
+            + describe_error(json_object(response) or {}, response.status_code)
             + f"; {name!r} is kept. `credd delete` removes it without revoking"
         )
-
-
-def _post(
-    http: httpx.Client, url: str, form: Mapping[str, str], headers: Mapping[str, str]
-) -> httpx.Response:
-    try:
-        return http.post(url, data=dict(form), headers=dict(headers))
-    except httpx.HTTPError as exc:
-        host = urlsplit(url).netloc
-        raise LoginFailed(f"cannot reach {host} ({type(exc).__name__})") from None
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        document = response.json()
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) else None
