@@ -173,7 +173,13 @@ class Refresher:
         if oauth.status == "needs_login":
             raise NeedsLogin(self._needs_login_message(credential))
         if oauth.status != "ok":
-            raise RefreshFailed(self._failed_message(credential))
+            why = oauth.last_error or "no answer"
+            still = ""
+            if schedule.usable(oauth, self.clock()) and oauth.expires_at is not None:
+                still = (
+                    f"; the current access token is served until {format_time(oauth.expires_at)}"
+                )
+            raise RefreshFailed(f"refreshing {name!r} failed: {why}{still}")
         return credential
 
     # --- refreshing ------------------------------------------------------------------------
