@@ -214,6 +214,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     report_key_source(service)
     if service.vault.locked:
         log.warning("locked: %s", service.vault.locked_reason)
+    service.refresher.start()
     watcher = asyncio.create_task(watch_socket(server, paths.socket, inode))
     # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal again
     # against the handlers it found: make those ignore it, so a clean stop exits 0.
@@ -224,6 +225,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         watcher.cancel()
+        await service.refresher.stop()
         with contextlib.suppress(FileNotFoundError):
             if paths.socket.lstat().st_ino == inode:
                 paths.socket.unlink()

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon, importer
+from . import admin, credentials, daemon, importer, oauth
 from . import exec as exec_command
 
-COMMAND_GROUPS = (daemon, admin, credentials, exec_command, importer)
+COMMAND_GROUPS = (daemon, admin, credentials, oauth, exec_command, importer)
 
 
 def build_parser() -> argparse.ArgumentParser:
