@@ -297,6 +297,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     if service.vault.locked:
         log.warning("locked: %s", service.vault.locked_reason)
     server.ready_status = service.summary()
+    service.refresher.start()
     background = service.start_background_tasks()
     if listener is not None:
         background.append(asyncio.create_task(watch_socket(server, listener)))
@@ -313,6 +314,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
             signal.signal(sig, handler)
         for task in background:
             task.cancel()
+        await service.refresher.stop()
         if listener is not None:
             listener.close()
         log.info("credd stopped")
@@ -335,3 +337,5 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every token request at INFO: noise in the daemon's log, not information.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

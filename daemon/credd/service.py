@@ -6,9 +6,8 @@ disk runs in a worker thread so one slow fsync or D-Bus call never stalls other 
 Locking: `credd lock` holds the daemon locked until `credd unlock`; `lock_after` drops the key
 after that long without a credential request (an idle lock), and the next request unlocks
 through the keyring again. A store sealed with a passphrase is never unlocked on demand: only
-`credd unlock` with the passphrase opens it. Every lock goes through `_drop_key`, the one place
-background work that needs the key (OAuth refresh) must be paused from: a locked daemon holds
-no key, so it refreshes nothing until it is unlocked again.
+`credd unlock` with the passphrase opens it. Every lock goes through `_drop_key`: a locked
+daemon holds no key, so it refreshes nothing until it is unlocked again (see there).
 """
 
 from __future__ import annotations
@@ -25,23 +24,35 @@ from credd_client.errors import InvalidRequest, Locked, NotFound, StoreUnreadabl
 
 from . import __version__
 from .config import Config
+from .oauth.http import HttpxTokenEndpoint
+from .oauth.refresher import Refresher
 from .paths import StatePaths
-from .store.core import DeleteCredential, PutCredential
-from .store.records import Credential, format_time, utc_now
+from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
+from .store.records import Credential, Registration, format_time, utc_now
 from .store.vault import Vault
 
 log = logging.getLogger(__name__)
 
 # After a failed unlock, requests do not ask the keyring again sooner than this.
 UNLOCK_RETRY_SECONDS = 5.0
-NEXT_REFRESHES_SHOWN = 5
+# A due idle lock postponed by a refresh in flight is tried again this often.
+IDLE_LOCK_RECHECK = 1.0
 
 
 class CredentialService:
-    def __init__(self, vault: Vault, config: Config, paths: StatePaths) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        config: Config,
+        paths: StatePaths,
+        refresher: Refresher | None = None,
+    ) -> None:
         self.vault = vault
         self.config = config
         self.paths = paths
+        self.refresher = refresher or Refresher(
+            vault, config, HttpxTokenEndpoint(config.refresh_timeout)
+        )
         self.started_at: datetime = utc_now()
         self._started_monotonic = time.monotonic()
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
@@ -77,12 +88,16 @@ class CredentialService:
                 self._last_failed_unlock = time.monotonic()
                 raise
             self._last_failed_unlock = None
+            self.refresher.changed()
 
     def _drop_key(self, reason: str) -> None:
         """Every lock comes here: the key and every plaintext leave memory.
 
-        Background work that needs the key (OAuth refresh) stops with it: nothing is
-        refreshed while locked, and due refreshes happen after the next unlock.
+        Background refresh needs the key, so it stops with it: the refresher schedules
+        nothing while the vault is locked, and refreshes that came due meanwhile start at
+        the next unlock. A refresh already sent when `credd lock` comes keeps its answer
+        (a rotated refresh token) in memory until the unlock lets it be stored: dropping it
+        would lose the grant. An idle lock instead waits until no refresh is in flight.
         """
         self.vault.lock(reason)
 
@@ -112,6 +127,7 @@ class CredentialService:
             finally:
                 source.provide(None)
             self._last_use = time.monotonic()  # the idle time counts from the unlock
+            self.refresher.changed()
 
     async def rekey(self, target: str, passphrase: str | None = None) -> dict[str, Any]:
         """Re-encrypt the store under a new key source; the old key goes once it is safe."""
@@ -159,6 +175,8 @@ class CredentialService:
             remaining = self.locks_in()
             if remaining is None:
                 remaining = lock_after
+            elif remaining <= 0 and self.refresher.busy():
+                remaining = IDLE_LOCK_RECHECK  # a refresh's answer must be stored first
             elif remaining <= 0:
                 then = (
                     "run `credd unlock`"
@@ -181,12 +199,36 @@ class CredentialService:
         credential = self.vault.state().credentials.get(name)
         if credential is None:
             raise NotFound(f"no credential named {name!r}")
-        return credential
+        return await self.refresher.fresh(credential)
 
     async def put(self, credential: Credential) -> Credential:
         await self._ready()
-        state = await asyncio.to_thread(self.vault.commit, PutCredential(credential))
+        change = PutCredential(self.refresher.plan(credential))
+        state = await asyncio.to_thread(self.vault.commit, change)
+        self.refresher.changed()
         return state.credentials[credential.name]
+
+    async def refresh(self, name: str) -> Credential:
+        await self._ready()
+        return await self.refresher.refresh_now(name)
+
+    # --- client registrations (RFC 7591), one per issuer ----------------------------------------
+
+    async def get_registration(self, issuer: str) -> Registration:
+        await self._ready()
+        registration = self.vault.state().registrations.get(issuer)
+        if registration is None:
+            raise NotFound(f"no client registration for the issuer {issuer!r}")
+        return registration
+
+    async def put_registration(self, registration: Registration) -> Registration:
+        await self._ready()
+        state = await asyncio.to_thread(self.vault.commit, PutRegistration(registration))
+        return state.registrations[registration.issuer]
+
+    async def delete_registration(self, issuer: str) -> None:
+        await self._ready()
+        await asyncio.to_thread(self.vault.commit, DeleteRegistration(issuer))
 
     async def delete(self, name: str) -> None:
         await self._ready()
@@ -203,7 +245,7 @@ class CredentialService:
         else:
             store_state = "ok" if version is not None else "missing"
         counts: dict[str, Any] = {"total": None, "by_kind": {}, "by_status": {}}
-        oauth: dict[str, Any] = {"next_refresh_at": None, "failures": []}
+        oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
             counts["total"] = len(credentials)
@@ -254,12 +296,24 @@ class CredentialService:
 
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
-    scheduled = sorted(
-        (c.oauth.next_refresh_at, c.name)
+    each = [
+        {
+            "name": c.name,
+            "status": c.oauth.status,
+            "expires_at": None if c.oauth.expires_at is None else format_time(c.oauth.expires_at),
+            "next_refresh_at": None
+            if c.oauth.next_refresh_at is None
+            else format_time(c.oauth.next_refresh_at),
+            "last_error": c.oauth.last_error,
+        }
+        for c in sorted(credentials, key=lambda c: c.name)
+        if c.oauth is not None
+    ]
+    pending = [
+        c.oauth.next_refresh_at
         for c in credentials
         if c.oauth is not None and c.oauth.next_refresh_at is not None
-    )
-    pending = [moment for moment, _ in scheduled]
+    ]
     failures = [
         {"name": c.name, "status": c.oauth.status, "last_error": c.oauth.last_error}
         for c in credentials
@@ -267,9 +321,6 @@ def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
     ]
     return {
         "next_refresh_at": format_time(min(pending)) if pending else None,
-        "next_refreshes": [
-            {"name": name, "at": format_time(moment)}
-            for moment, name in scheduled[:NEXT_REFRESHES_SHOWN]
-        ],
         "failures": failures,
+        "credentials": each,
     }

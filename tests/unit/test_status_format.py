@@ -38,8 +38,16 @@ def status(**changes: Any) -> dict[str, Any]:
         },
         "oauth": {
             "next_refresh_at": "2026-11-23T11:00:00Z",
-            "next_refreshes": [{"name": "idp", "at": "2026-11-23T11:00:00Z"}],
             "failures": [{"name": "idp", "status": "needs_login", "last_error": "invalid_grant"}],
+            "credentials": [
+                {
+                    "name": "idp",
+                    "status": "needs_login",
+                    "expires_at": "2026-11-23T10:30:00Z",
+                    "next_refresh_at": None,
+                    "last_error": "invalid_grant",
+                }
+            ],
         },
     }
     base.update(changes)
@@ -55,8 +63,9 @@ def test_the_whole_status_at_a_glance() -> None:
     assert "store.credd (ok, 2048 bytes)" in text
     assert "credentials: 3 (1 oauth2, 2 secret)" in text
     assert "oauth:       1 needs_login" in text
-    assert "2026-11-23T11:00:00Z  idp" in text
-    assert "idp: needs_login (invalid_grant)" in text
+    assert "next refresh: 2026-11-23T11:00:00Z" in text
+    assert "idp: needs_login, expires 2026-11-23T10:30:00Z" in text
+    assert "(invalid_grant)" in text
 
 
 def test_locked_shows_why_and_no_idle_lock_says_so() -> None:

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon, keys, service
+from . import admin, credentials, daemon, importer, keys, oauth, service
+from . import exec as exec_command
 
-COMMAND_GROUPS = (daemon, admin, credentials, keys, service)
+COMMAND_GROUPS = (daemon, admin, credentials, oauth, exec_command, importer, keys, service)
 
 
 def build_parser() -> argparse.ArgumentParser:
