@@ -26,8 +26,11 @@ from credd_client.errors import CreddError
 
 from . import __version__
 from .api.routes import create_app
+from .audit import AuditLog
 from .config import Config
+from .hygiene import make_undumpable
 from .paths import StatePaths
+from .peer import Peer, WithPeer, peer_of
 from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
@@ -136,7 +139,7 @@ def _protocol_base() -> type[Any]:
         return H11Protocol
 
 
-def make_peer_checking_protocol() -> type[asyncio.Protocol]:
+def make_peer_checking_protocol(audit: AuditLog | None = None) -> type[asyncio.Protocol]:
     base = _protocol_base()
 
     class PeerCheckingProtocol(base):  # type: ignore[misc, valid-type]
@@ -147,9 +150,15 @@ def make_peer_checking_protocol() -> type[asyncio.Protocol]:
                 log.warning(
                     "refused a connection from uid %d (this daemon is uid %d)", uid, os.getuid()
                 )
+                if audit is not None:
+                    refused = peer_of(sock)
+                    audit.record("connect", None, "forbidden", 403, refused)
                 transport.write(_FORBIDDEN)
                 transport.close()
                 return
+            # Every request on this connection carries its peer (pid, uid, executable).
+            peer: Peer = peer_of(sock)
+            self.app = WithPeer(self.app, peer)  # type: ignore[has-type]
             super().connection_made(transport)
 
     return PeerCheckingProtocol
@@ -195,12 +204,15 @@ async def watch_socket(server: uvicorn.Server, path: Path, inode: int) -> None:
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
+    if not make_undumpable():
+        log.warning("could not make the daemon non-dumpable; a crash could write a core file")
     service = build_service(config, paths)
     sock = bind_socket(paths.socket)
     inode = paths.socket.lstat().st_ino
+    audit = AuditLog(paths.audit_log)
     uv_config = uvicorn.Config(
-        create_app(service),
-        http=make_peer_checking_protocol(),
+        create_app(service, audit),
+        http=make_peer_checking_protocol(audit),
         loop="auto",
         lifespan="off",
         log_config=None,
@@ -228,6 +240,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
             if paths.socket.lstat().st_ino == inode:
                 paths.socket.unlink()
         sock.close()
+        audit.close()
         log.info("credd stopped")
 
 

@@ -10,7 +10,10 @@ from fastapi.responses import JSONResponse
 from credd_client.errors import InvalidRequest
 
 from .. import __version__
+from ..audit import AuditLog
+from ..peer import peer_in
 from ..service import CredentialService
+from .audit import Audit
 from .envelope import install_error_handlers
 from .guards import SCOPE_NAME, Guards
 from .models import (
@@ -23,6 +26,7 @@ from .models import (
     StatusOut,
     render_credential,
 )
+from .recovery import recovery_router
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 403, 404, 409, 413, 423, 502, 503, 507)
@@ -60,7 +64,7 @@ Name = Annotated[str, Depends(credential_name)]
 Include = Annotated[frozenset[str], Depends(parse_include)]
 
 
-def create_app(service: CredentialService) -> FastAPI:
+def create_app(service: CredentialService, audit: AuditLog | None = None) -> FastAPI:
     app = FastAPI(
         title="credd",
         version=__version__,
@@ -70,7 +74,10 @@ def create_app(service: CredentialService) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(_router(service), prefix="/v1")
+    app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
+    if audit is not None:  # outermost: it records what the Guards refuse too
+        app.add_middleware(Audit, log=audit)
     return app
 
 
@@ -89,8 +96,8 @@ def _router(service: CredentialService) -> APIRouter:
         )
 
     @router.get("/credentials/{name}", response_model=CredentialOut)
-    async def get_credential(name: Name, include: Include) -> JSONResponse:
-        credential = await service.get(name)
+    async def get_credential(request: Request, name: Name, include: Include) -> JSONResponse:
+        credential = await service.get(name, peer_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True, include=include))
 
     @router.put("/credentials/{name}", response_model=CredentialOut)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon
+from . import admin, audit, credentials, daemon, recovery
 
-COMMAND_GROUPS = (daemon, admin, credentials)
+COMMAND_GROUPS = (daemon, admin, credentials, audit, recovery)
 
 
 def build_parser() -> argparse.ArgumentParser:
