@@ -74,6 +74,7 @@ def seal_backup(state: StoreState, passphrase: str, params: KdfParams | None = N
     check_passphrase(passphrase)
     params = params or KdfParams(salt=os.urandom(SALT_SIZE))
     key, check = params.derive(passphrase)
+    plaintext = serialise(state)
     header = json.dumps(
         {
             "format": FORMAT_VERSION,
@@ -87,13 +88,15 @@ def seal_backup(state: StoreState, passphrase: str, params: KdfParams | None = N
             },
             "check": base64.b64encode(check).decode(),
             "count": len(state.credentials),
+            # So that a cut file is told apart from an altered one.
+            "length": NONCE_SIZE + len(plaintext) + TAG_SIZE,
         },
         sort_keys=True,
         separators=(",", ":"),
     ).encode()
     associated = MAGIC + _LENGTH.pack(len(header)) + header
     nonce = os.urandom(NONCE_SIZE)
-    return associated + nonce + AESGCM(key).encrypt(nonce, serialise(state), associated)
+    return associated + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
 
 
 def _parse_header(blob: bytes) -> tuple[KdfParams, bytes, int]:
@@ -125,6 +128,7 @@ def _parse_header(blob: bytes) -> tuple[KdfParams, bytes, int]:
             p=int(kdf["p"]),
         )
         check = base64.b64decode(document["check"], validate=True)
+        length = int(document["length"])
     except BackupError:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
@@ -138,6 +142,10 @@ def _parse_header(blob: bytes) -> tuple[KdfParams, bytes, int]:
         and len(check) == 32
     ):
         raise BackupError("the backup's header is damaged (KDF parameters out of range)")
+    if len(blob) - end < length:
+        raise BackupError("the backup is truncated")
+    if len(blob) - end > length:
+        raise BackupError("the backup is damaged: it has bytes past its end")
     return params, check, end
 
 

@@ -107,6 +107,7 @@ def test_a_header_asking_for_too_much_memory_is_refused_before_deriving() -> Non
                 "salt": "AAAAAAAAAAAAAAAAAAAAAA==",
             },
             "check": "A" * 44,
+            "length": 40,
         }
     ).encode()
     blob = MAGIC + struct.pack(">H", len(header)) + header + bytes(40)
