@@ -81,9 +81,22 @@ def fake_daemon(short_tmp: Path) -> Iterator[FakeDaemon]:
     os.chown(folder, NOBODY, NOBODY)
     fake = FakeDaemon(folder)
     with subprocess.Popen(
-        [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-         SYSTEM_PYTHON, "-I", "-c", LISTENER, str(fake.socket), str(fake.record)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd="/",
+        [
+            setpriv,
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            SYSTEM_PYTHON,
+            "-I",
+            "-c",
+            LISTENER,
+            str(fake.socket),
+            str(fake.record),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd="/",
     ) as proc:
         try:
             assert proc.stdout is not None

@@ -237,7 +237,9 @@ def render_credential(
 class BackupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    passphrase: str = Field(description="the backup is sealed under a key derived from it")
+    passphrase: str = Field(
+        min_length=8, description="the backup is sealed under a key derived from it (scrypt)"
+    )
 
 
 class BackupOut(BaseModel):

@@ -28,6 +28,10 @@ from .models import (
 )
 from .recovery import recovery_router
 
+NAME_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
+
+INCLUDE_PATTERN = "^ *(refresh_token|client_secret)? *(, *(refresh_token|client_secret)? *)*$"
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 403, 404, 409, 413, 423, 502, 503, 507)
 }
@@ -35,7 +39,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def credential_name(
     request: Request,
-    name: Annotated[str, Path(description="the credential's name, percent-encoded")],
+    name: Annotated[
+        str,
+        Path(
+            description="the credential's name, percent-encoded: 1 to 256 printable "
+            "characters (no control, format or line-separator characters)",
+            min_length=1,
+            max_length=256,
+            # Documents what a JSON Schema pattern can say; the Guards check the rest.
+            pattern=NAME_PATTERN,
+        ),
+    ],
 ) -> str:
     """The real name, decoded and checked from the raw path by the Guards middleware."""
     del name  # the router only sees a placeholder
@@ -46,7 +60,10 @@ def credential_name(
 def parse_include(
     include: Annotated[
         str | None,
-        Query(description="comma-separated secret fields to add: refresh_token, client_secret"),
+        Query(
+            description="comma-separated secret fields to add: refresh_token, client_secret",
+            pattern=INCLUDE_PATTERN,
+        ),
     ] = None,
 ) -> frozenset[str]:
     if not include:
