@@ -4,14 +4,16 @@
      "pid": 4242, "uid": 1000, "exe": "/usr/bin/git"}
 
 Never a value: a record is built only from the operation, the credential's name, the
-outcome's error code and the peer. Each line is written and flushed at once (one `write`
-call, no fsync: the log is evidence, not a store). When the file passes `max_bytes` it
+outcome's error code and the peer. Lines go to a buffer that is flushed as soon as the
+event loop is free (at once when there is no loop): under load one `write` call carries
+many records; no fsync (the log is evidence, not a store). When the file passes `max_bytes` it
 becomes ``audit.log.1`` (older ones shift up to ``.{keep}``, the oldest is dropped).
 Failing to write the log never fails a request; it is reported in the daemon's log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -45,6 +47,7 @@ class AuditLog:
         self._handle: IO[str] | None = None
         self._size = 0
         self._failing = False
+        self._flush_pending = False
 
     def record(
         self, op: str, name: str | None, outcome: str, status: int | None, peer: Peer
@@ -62,23 +65,48 @@ class AuditLog:
             try:
                 handle = self._open()
                 handle.write(line)
-                handle.flush()
                 self._size += len(line.encode())
                 if self._size >= self.max_bytes:
                     self._rotate()
+                else:
+                    self._schedule_flush(handle)
             except OSError as exc:
-                self._close()
-                if not self._failing:
-                    log.warning("cannot write the audit log %s: %s", self.path, exc.strerror)
-                self._failing = True
+                self._failed(exc)
                 return
             if self._failing:
                 log.warning("the audit log %s is written again", self.path)
                 self._failing = False
 
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_pending = False
+            if self._handle is None:
+                return
+            try:
+                self._handle.flush()
+            except OSError as exc:
+                self._failed(exc)
+
     def close(self) -> None:
         with self._lock:
             self._close()
+
+    def _schedule_flush(self, handle: IO[str]) -> None:
+        if self._flush_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            handle.flush()
+            return
+        self._flush_pending = True
+        loop.call_soon(self.flush)
+
+    def _failed(self, exc: OSError) -> None:
+        self._close()
+        if not self._failing:
+            log.warning("cannot write the audit log %s: %s", self.path, exc.strerror or exc)
+        self._failing = True
 
     def _open(self) -> IO[str]:
         if self._handle is None:

@@ -78,3 +78,22 @@ def test_what_each_request_is_recorded_as(
     method: str, path: bytes, expected: tuple[str, str | None] | None
 ) -> None:
     assert classify(method, path) == expected
+
+
+def test_records_are_flushed_as_soon_as_the_loop_is_free(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "audit.log"
+    log = AuditLog(path)
+
+    async def burst() -> tuple[int, int]:
+        for n in range(50):
+            log.record("get", f"n{n}", "ok", 200, PEER)
+        before = len(path.read_text().splitlines())  # buffered: one write for the burst
+        await asyncio.sleep(0)
+        return before, len(path.read_text().splitlines())
+
+    before, after = asyncio.run(burst())
+    assert before < 50
+    assert after == 50
+    log.close()
