@@ -286,3 +286,44 @@ def test_the_store_replaced_under_the_daemon_is_never_overwritten(
     assert store.read_bytes() == foreign
     assert credd(credd_env, "get", "a").stdout == "one\n"  # memory still serves
     assert status_of(credd_env)["store"]["state"] == "unreadable"  # type: ignore[index]
+
+
+def test_the_keyring_locked_while_running(short_tmp: Path) -> None:
+    """The login collection locked (screen lock, timeout): the key in memory keeps serving;
+    once credd is locked too, unlocking needs a prompt nobody answers here: `locked`, with
+    the reason, within the time bound, and the daemon goes on answering."""
+    from tests.conftest import _credd_env
+    from tests.support.secret_service import SecretService
+
+    with SecretService(password="locking") as keyring:
+        env = _credd_env(short_tmp, keyring.env["DBUS_SESSION_BUS_ADDRESS"])
+        home, sock = Path(env["CREDD_HOME"]), Path(env["CREDD_SOCKET"])
+        home.mkdir(mode=0o700)
+        (home / "config.toml").write_text("keyring_timeout = 3\n")
+        with DaemonProcess(home, sock, env) as daemon:
+            assert credd(env, "set", "a", input="value").returncode == 0
+            subprocess.run(
+                [
+                    require_program("dbus-send"),
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets",
+                    "org.freedesktop.Secret.Service.Lock",
+                    "array:objpath:/org/freedesktop/secrets/collection/login",
+                ],
+                env={**env, **keyring.env},
+                capture_output=True,
+                timeout=10,
+                check=True,
+            )
+            assert credd(env, "get", "a").stdout == "value\n"
+            assert credd(env, "set", "b", input="more").returncode == 0
+            before = (home / "store.credd").read_bytes()
+            assert credd(env, "lock").returncode == 0
+            unlock = credd(env, "unlock")
+            assert unlock.returncode == 1
+            assert "keyring" in unlock.stderr, unlock.stderr
+            assert status_of(env)["locked"] is True
+            assert (home / "store.credd").read_bytes() == before
+            assert daemon.stop() == 0
