@@ -150,3 +150,34 @@ def test_a_refused_uid_is_audited(daemon: DaemonProcess, credd_env: dict[str, st
     assert refused, "the refused connection was not audited"
     assert refused[0]["uid"] == 65534
     assert refused[0]["outcome"] == "forbidden"
+
+
+def test_audit_follow_goes_on_across_rotations(credd_env: dict[str, str]) -> None:
+    from credd.audit import AuditLog
+    from credd.peer import Peer
+
+    home = Path(credd_env["CREDD_HOME"])
+    log = AuditLog(home / "audit.log", max_bytes=1500)
+    peer = Peer(pid=1, uid=os.getuid(), exe="/bin/x")
+    log.record("get", "before-0", "ok", 200, peer)
+    program = shutil.which("credd", path=credd_env["PATH"])
+    assert program is not None
+    with subprocess.Popen(
+        [program, "audit", "--follow", "--json"],
+        env=credd_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as follower:
+        try:
+            assert follower.stdout is not None
+            assert json.loads(follower.stdout.readline())["name"] == "before-0"
+            names = [f"during-{n:02}" for n in range(30)]  # two rotations
+            for name in names:
+                log.record("get", name, "ok", 200, peer)
+                time.sleep(0.05)  # the follower polls every 0.2 s
+            seen = [json.loads(follower.stdout.readline())["name"] for _ in names]
+            assert seen == names
+        finally:
+            follower.kill()
+            log.close()
