@@ -21,10 +21,12 @@ from . import __version__
 from .access import check_reader
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
+from .oauth.http import HttpxTokenEndpoint
+from .oauth.refresher import Refresher
 from .paths import StatePaths
 from .peer import UNKNOWN_PEER, Peer
-from .store.core import DeleteCredential, PutCredential
-from .store.records import Credential, StoreState, format_time, utc_now
+from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
+from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
 
 # After a failed unlock, requests do not ask the keyring again sooner than this.
@@ -32,10 +34,19 @@ UNLOCK_RETRY_SECONDS = 5.0
 
 
 class CredentialService:
-    def __init__(self, vault: Vault, config: Config, paths: StatePaths) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        config: Config,
+        paths: StatePaths,
+        refresher: Refresher | None = None,
+    ) -> None:
         self.vault = vault
         self.config = config
         self.paths = paths
+        self.refresher = refresher or Refresher(
+            vault, config, HttpxTokenEndpoint(config.refresh_timeout)
+        )
         self.started_at: datetime = utc_now()
         self._started_monotonic = time.monotonic()
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
@@ -65,6 +76,7 @@ class CredentialService:
                 self._last_failed_unlock = time.monotonic()
                 raise
             self._last_failed_unlock = None
+            self.refresher.changed()
 
     async def lock(self) -> None:
         self._held_locked = True
@@ -95,12 +107,39 @@ class CredentialService:
         if credential is None:
             raise NotFound(f"no credential named {name!r}")
         check_reader(credential, peer)
-        return credential
+        return await self.refresher.fresh(credential)
 
     async def put(self, credential: Credential) -> Credential:
         await self._ready()
-        state = await asyncio.to_thread(self.vault.commit, PutCredential(credential))
+        change = PutCredential(self.refresher.plan(credential))
+        state = await asyncio.to_thread(self.vault.commit, change)
+        self.refresher.changed()
         return state.credentials[credential.name]
+
+    async def refresh(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:
+        await self._ready()
+        credential = self.vault.state().credentials.get(name)
+        if credential is not None:  # an absent one: the refresher says not_found
+            check_reader(credential, peer)
+        return await self.refresher.refresh_now(name)
+
+    # --- client registrations (RFC 7591), one per issuer ----------------------------------------
+
+    async def get_registration(self, issuer: str) -> Registration:
+        await self._ready()
+        registration = self.vault.state().registrations.get(issuer)
+        if registration is None:
+            raise NotFound(f"no client registration for the issuer {issuer!r}")
+        return registration
+
+    async def put_registration(self, registration: Registration) -> Registration:
+        await self._ready()
+        state = await asyncio.to_thread(self.vault.commit, PutRegistration(registration))
+        return state.registrations[registration.issuer]
+
+    async def delete_registration(self, issuer: str) -> None:
+        await self._ready()
+        await asyncio.to_thread(self.vault.commit, DeleteRegistration(issuer))
 
     async def delete(self, name: str) -> None:
         await self._ready()
@@ -122,6 +161,7 @@ class CredentialService:
         await self._ready()
         change = RestoreCredentials(incoming, overwrite)
         await asyncio.to_thread(self.vault.commit, change)
+        self.refresher.changed()  # restored oauth2 credentials join the refresh schedule
         assert change.report is not None
         return change.report
 
@@ -139,6 +179,7 @@ class CredentialService:
         stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
         moved = await asyncio.to_thread(self.vault.reset, stamp)
         self._last_failed_unlock = None
+        self.refresher.changed()
         return None if moved is None else str(moved)
 
     # --- status ------------------------------------------------------------------------------
@@ -152,7 +193,7 @@ class CredentialService:
         else:
             store_state = "ok" if version is not None else "missing"
         counts: dict[str, Any] = {"total": None, "by_kind": {}, "by_status": {}}
-        oauth: dict[str, Any] = {"next_refresh_at": None, "failures": []}
+        oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
             counts["total"] = len(credentials)
@@ -199,10 +240,27 @@ class RestoreCredentials:
         report = plan_restore(state.credentials, self.incoming.credentials, self.overwrite)
         taken = {name: self.incoming.credentials[name] for name in report.added + report.replaced}
         self.report = report
-        return dataclasses.replace(state, credentials={**state.credentials, **taken})
+        # Client registrations (RFC 7591) the store lacks come back too; one it holds is kept.
+        registrations = {**self.incoming.registrations, **state.registrations}
+        return dataclasses.replace(
+            state, credentials={**state.credentials, **taken}, registrations=registrations
+        )
 
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
+    each = [
+        {
+            "name": c.name,
+            "status": c.oauth.status,
+            "expires_at": None if c.oauth.expires_at is None else format_time(c.oauth.expires_at),
+            "next_refresh_at": None
+            if c.oauth.next_refresh_at is None
+            else format_time(c.oauth.next_refresh_at),
+            "last_error": c.oauth.last_error,
+        }
+        for c in sorted(credentials, key=lambda c: c.name)
+        if c.oauth is not None
+    ]
     pending = [
         c.oauth.next_refresh_at
         for c in credentials
@@ -216,4 +274,5 @@ def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
     return {
         "next_refresh_at": format_time(min(pending)) if pending else None,
         "failures": failures,
+        "credentials": each,
     }

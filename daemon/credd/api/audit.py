@@ -25,6 +25,9 @@ _FIXED = {
     ("POST", b"/v1/backup"): "backup",
     ("POST", b"/v1/restore"): "restore",
     ("POST", b"/v1/reset"): "reset",
+    ("GET", b"/v1/registration"): "get-registration",
+    ("PUT", b"/v1/registration"): "set-registration",
+    ("DELETE", b"/v1/registration"): "delete-registration",
 }
 _ON_CREDENTIAL = {"GET": "get", "PUT": "set", "DELETE": "delete"}
 _NOT_AUDITED = {b"/v1/status"}

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, audit, credentials, daemon, recovery
+from . import admin, audit, credentials, daemon, importer, oauth, recovery
+from . import exec as exec_command
 
-COMMAND_GROUPS = (daemon, admin, credentials, audit, recovery)
+COMMAND_GROUPS = (daemon, admin, credentials, oauth, exec_command, importer, audit, recovery)
 
 
 def build_parser() -> argparse.ArgumentParser:
