@@ -9,9 +9,11 @@ backup folder, the encrypted store and backup included (no canary in plaintext t
 either); the keyring's files.
 
 Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over the API
-(plain and oauth2 with refresh token and client secret), `credd restore` of a backup. The
-paths that are not on main yet are added to PLANTERS when they land: git helper, docker
-helper, keyring backend, `credd exec`, `credd import`, OAuth tokens from a real server.
+(plain and oauth2 with refresh token and client secret), `credd restore` of a backup, the
+git and docker credential helpers, the keyring backend (the `keyring` command), and
+`credd import git --remove-source`; `credd exec --mask` and a failing `credd refresh` are
+driven. Not planted yet: OAuth tokens issued by a real authorization server through
+`credd login` (tests/integration/test_oauth.py has that server; a planter is the next step).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,11 +119,89 @@ def plant_restore(env: dict[str, str], seen: Seen) -> dict[str, str]:
     return {"via/restore": value}
 
 
+def helper(env: dict[str, str], program: str, action: str, stdin: str) -> str:
+    path = shutil.which(program, path=env["PATH"])
+    assert path is not None, program
+    result = subprocess.run(
+        [path, action],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return result.stdout + result.stderr
+
+
+def plant_git_helper(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    value = canary("git")
+    request = "protocol=https\nhost=git.example\nusername=me\n"
+    seen.add(
+        "git store", helper(env, "git-credential-credd", "store", request + f"password={value}\n\n")
+    )
+    got = helper(env, "git-credential-credd", "get", request + "\n")
+    assert f"password={value}" in got  # the intended place
+    return {}
+
+
+def plant_docker_helper(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    value = canary("docker")
+    body = json.dumps({"ServerURL": "registry.example", "Username": "me", "Secret": value})
+    seen.add("docker store", helper(env, "docker-credential-credd", "store", body))
+    assert value in helper(env, "docker-credential-credd", "get", "registry.example")
+    seen.add("docker list", helper(env, "docker-credential-credd", "list", ""))
+    seen.add("docker get absent", helper(env, "docker-credential-credd", "get", "nowhere"))
+    return {}
+
+
+def plant_keyring(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    value = canary("keyring")
+    program = shutil.which("keyring", path=env["PATH"])
+    assert program is not None
+    kenv = {**env, "PYTHON_KEYRING_BACKEND": "credd_client.keyring_backend.CreddKeyring"}
+    stored = subprocess.run(
+        [program, "set", "pypi.example", "me"],
+        env=kenv,
+        input=value + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert stored.returncode == 0, stored.stderr
+    seen.add("keyring set", stored.stdout + stored.stderr)
+    got = subprocess.run(
+        [program, "get", "pypi.example", "me"],
+        env=kenv,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert got.stdout.strip() == value  # the intended place
+    seen.add("keyring get (stderr)", got.stderr)
+    return {}
+
+
+def plant_import(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    value = canary("import")
+    source = Path(env["HOME"]) / ".git-credentials"
+    source.write_text(f"https://me:{value}@import.example\n")
+    assert seen.cli(env, "import", "git", "--dry-run") == 0
+    assert seen.cli(env, "import", "git", "--remove-source") == 0
+    return {}
+
+
 PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "cli": plant_cli,
     "cli-json": plant_cli_json,
     "api": plant_api,
     "restore": plant_restore,
+    "git-helper": plant_git_helper,
+    "docker-helper": plant_docker_helper,
+    "keyring": plant_keyring,
+    "import": plant_import,
 }
 
 
@@ -194,6 +276,21 @@ def drive_everything(env: dict[str, str], seen: Seen, planted: dict[str, str]) -
         sealed = json.loads(answer)["backup"]
         assert PREFIX not in sealed
         client.status()
+    # credd exec with --mask: the command's output is masked, credd exec's own environment
+    # and arguments (its pid is the shell's parent) hold no secret.
+    script = (
+        'echo "value=$V"; '
+        'echo "parent-environ-hits=$(tr "\\0" "\\n" < /proc/$PPID/environ | grep -c CANARY)"; '
+        'echo "parent-cmdline=$(tr "\\0" " " < /proc/$PPID/cmdline)"'
+    )
+    ran = credd(env, "exec", "--mask", "--env", "V=via/cli", "--", "sh", "-c", script)
+    assert ran.returncode == 0, ran.stderr
+    assert "parent-environ-hits=0" in ran.stdout
+    seen.add("credd exec --mask (stdout)", ran.stdout)
+    seen.add("credd exec --mask (stderr)", ran.stderr)
+    # A refresh that fails (the token endpoint does not resolve): the error says so, and
+    # neither token appears.
+    assert seen.cli(env, "refresh", "via/oauth") != 0
     # Lock and unlock: the locked errors.
     assert seen.cli(env, "lock") == 0
     assert seen.cli(env, "get", "via/cli") == 1
