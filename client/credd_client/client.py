@@ -144,6 +144,50 @@ class Client:
             self._autostart = enabled(os.environ)
         return self._autostart
 
+    def backup(self, passphrase: str) -> bytes:
+        """Every credential, sealed by the daemon under ``passphrase`` (scrypt, AES-256-GCM)."""
+        import base64
+        import binascii
+
+        answer = self._call("POST", "/v1/backup", {"passphrase": passphrase})
+        text = answer.get("backup")
+        try:
+            if not isinstance(text, str):
+                raise ValueError
+            return base64.b64decode(text, validate=True)
+        except (ValueError, binascii.Error):
+            raise ProtocolError(
+                "unexpected answer from the daemon: 'backup' is not base64"
+            ) from None
+
+    def restore(
+        self, backup: bytes, passphrase: str, *, overwrite: bool = False
+    ) -> dict[str, builtins.list[str]]:
+        """Merge a backup into the store; returns the names ``added``, ``unchanged``,
+        ``replaced`` (with ``overwrite``) and ``kept`` (present, different, not overwritten)."""
+        import base64
+
+        body = {
+            "backup": base64.b64encode(backup).decode(),
+            "passphrase": passphrase,
+            "overwrite": overwrite,
+        }
+        answer = self._call("POST", "/v1/restore", body)
+        report: dict[str, builtins.list[str]] = {}
+        for key in ("added", "unchanged", "replaced", "kept"):
+            names = answer.get(key)
+            if not isinstance(names, builtins.list) or not all(isinstance(n, str) for n in names):
+                raise ProtocolError(f"unexpected answer from the daemon: {key!r} is not a list")
+            report[key] = names
+        return report
+
+    def reset(self) -> str | None:
+        """Move aside a store the daemon cannot open and start an empty one; where it went."""
+        moved = self._call("POST", "/v1/reset").get("moved_to")
+        if moved is not None and not isinstance(moved, str):
+            raise ProtocolError("unexpected answer from the daemon: 'moved_to' is not text")
+        return moved
+
     def _call(
         self, method: str, target: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:

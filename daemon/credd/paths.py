@@ -33,6 +33,10 @@ class StatePaths:
         return self.state_dir / "store.key"
 
     @property
+    def audit_log(self) -> Path:
+        return self.state_dir / "audit.log"
+
+    @property
     def keyring_account(self) -> str:
         """One keyring entry per store, so two CREDD_HOMEs never share or clobber a key."""
         return f"store-key:{self.store}"

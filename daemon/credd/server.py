@@ -32,8 +32,11 @@ from credd_client.errors import CreddError
 from . import __version__
 from .activation import ActivationError, inherited_socket, notify
 from .api.routes import create_app
+from .audit import AuditLog
 from .config import Config
+from .hygiene import make_undumpable
 from .paths import StatePaths
+from .peer import Peer, WithPeer, peer_of
 from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
@@ -202,7 +205,7 @@ def _protocol_base() -> type[Any]:
         return H11Protocol
 
 
-def make_peer_checking_protocol() -> type[asyncio.Protocol]:
+def make_peer_checking_protocol(audit: AuditLog | None = None) -> type[asyncio.Protocol]:
     base = _protocol_base()
 
     class PeerCheckingProtocol(base):  # type: ignore[misc, valid-type]
@@ -213,9 +216,15 @@ def make_peer_checking_protocol() -> type[asyncio.Protocol]:
                 log.warning(
                     "refused a connection from uid %d (this daemon is uid %d)", uid, os.getuid()
                 )
+                if audit is not None:
+                    refused = peer_of(sock)
+                    audit.record("connect", None, "forbidden", 403, refused)
                 transport.write(_FORBIDDEN)
                 transport.close()
                 return
+            # Every request on this connection carries its peer (pid, uid, executable).
+            peer: Peer = peer_of(sock)
+            self.app = WithPeer(self.app, peer)  # type: ignore[has-type]
             super().connection_made(transport)
 
     return PeerCheckingProtocol
@@ -278,11 +287,14 @@ class _NotifyingServer(uvicorn.Server):
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
+    if not make_undumpable():
+        log.warning("could not make the daemon non-dumpable; a crash could write a core file")
     service = build_service(config, paths)
     listener = None if sys.platform == "win32" else open_listener(paths.socket)
+    audit = AuditLog(paths.audit_log)
     uv_config = uvicorn.Config(
-        create_app(service),
-        http=make_peer_checking_protocol(),
+        create_app(service, audit),
+        http=make_peer_checking_protocol(audit),
         loop="auto",
         lifespan="off",
         log_config=None,
@@ -317,6 +329,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
         await service.refresher.stop()
         if listener is not None:
             listener.close()
+        audit.close()
         log.info("credd stopped")
 
 

@@ -13,6 +13,8 @@ daemon holds no key, so it refreshes nothing until it is unlocked again (see the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -20,15 +22,18 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from credd_client.errors import InvalidRequest, Locked, NotFound, StoreUnreadable
+from credd_client.errors import CreddError, InvalidRequest, Locked, NotFound, StoreUnreadable
 
 from . import __version__
+from .access import check_reader
+from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
+from .peer import UNKNOWN_PEER, Peer
 from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
-from .store.records import Credential, Registration, format_time, utc_now
+from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -194,11 +199,13 @@ class CredentialService:
         await self._ready()
         return sorted(self.vault.state().credentials.values(), key=lambda c: c.name)
 
-    async def get(self, name: str) -> Credential:
+    async def get(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:
+        """The credential with its secret, for a peer its `allowed_programs` let read it."""
         await self._ready()
         credential = self.vault.state().credentials.get(name)
         if credential is None:
             raise NotFound(f"no credential named {name!r}")
+        check_reader(credential, peer)
         return await self.refresher.fresh(credential)
 
     async def put(self, credential: Credential) -> Credential:
@@ -208,8 +215,11 @@ class CredentialService:
         self.refresher.changed()
         return state.credentials[credential.name]
 
-    async def refresh(self, name: str) -> Credential:
+    async def refresh(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:
         await self._ready()
+        credential = self.vault.state().credentials.get(name)
+        if credential is not None:  # an absent one: the refresher says not_found
+            check_reader(credential, peer)
         return await self.refresher.refresh_now(name)
 
     # --- client registrations (RFC 7591), one per issuer ----------------------------------------
@@ -233,6 +243,43 @@ class CredentialService:
     async def delete(self, name: str) -> None:
         await self._ready()
         await asyncio.to_thread(self.vault.commit, DeleteCredential(name))
+
+    # --- recovery: backup, restore, reset ------------------------------------------------
+
+    async def backup(self, passphrase: str) -> tuple[bytes, int]:
+        """Every credential as the file holds it now, sealed under the passphrase."""
+        check_passphrase(passphrase)
+        await self._ready()
+        state = await asyncio.to_thread(self.vault.current)
+        blob = await asyncio.to_thread(seal_backup, state, passphrase)
+        return blob, len(state.credentials)
+
+    async def restore(self, blob: bytes, passphrase: str, overwrite: bool) -> RestoreReport:
+        """Merge a backup into the store in one durable write; nothing changes on any error."""
+        incoming = await asyncio.to_thread(open_backup, blob, passphrase)
+        await self._ready()
+        change = RestoreCredentials(incoming, overwrite)
+        await asyncio.to_thread(self.vault.commit, change)
+        self.refresher.changed()  # restored oauth2 credentials join the refresh schedule
+        assert change.report is not None
+        return change.report
+
+    async def reset(self) -> str | None:
+        """Move aside a store that cannot be opened and start an empty one."""
+        if self.vault.locked and not self._held_locked:
+            with contextlib.suppress(CreddError):
+                await self._unlock()
+        if not self.vault.locked:
+            raise InvalidRequest(
+                "the store opens fine; `credd reset` only moves aside a store credd cannot open"
+            )
+        if self._held_locked:
+            raise Locked("credd is locked by `credd lock`; run `credd unlock` first")
+        stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
+        moved = await asyncio.to_thread(self.vault.reset, stamp)
+        self._last_failed_unlock = None
+        self.refresher.changed()
+        return None if moved is None else str(moved)
 
     # --- status ------------------------------------------------------------------------------
 
@@ -293,6 +340,25 @@ class CredentialService:
         state = "locked" if self.vault.locked else "unlocked"
         insecure = ", INSECURE" if source.insecure else ""
         return f"serving on {self.paths.socket}; {state}; key: {source.name}{insecure}"
+
+
+class RestoreCredentials:
+    """The change a restore makes, planned against what the file holds at commit time."""
+
+    def __init__(self, incoming: StoreState, overwrite: bool) -> None:
+        self.incoming = incoming
+        self.overwrite = overwrite
+        self.report: RestoreReport | None = None
+
+    def apply(self, state: StoreState) -> StoreState:
+        report = plan_restore(state.credentials, self.incoming.credentials, self.overwrite)
+        taken = {name: self.incoming.credentials[name] for name in report.added + report.replaced}
+        self.report = report
+        # Client registrations (RFC 7591) the store lacks come back too; one it holds is kept.
+        registrations = {**self.incoming.registrations, **state.registrations}
+        return dataclasses.replace(
+            state, credentials={**state.credentials, **taken}, registrations=registrations
+        )
 
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:

@@ -45,12 +45,17 @@ class MemoryKeys(KeySource):
         self.key = None
 
 
-def make_vault(tmp_path: Path, keys: MemoryKeys) -> Vault:
+def make_policy(folder: Path, keys: MemoryKeys | None = None) -> KeyPolicy:
+    """A key policy whose keyring is `keys` (none: no keyring), for pure logic tests."""
     policy = KeyPolicy(
-        "auto", None, KeyFileKeySource(tmp_path / "k", "test"), "test", PassphraseKeySource(2**10)
+        "auto", None, KeyFileKeySource(folder / "k", "test"), "test", PassphraseKeySource(2**10)
     )
     policy.keyring = keys  # type: ignore[assignment]
-    vault = Vault(StoreFile(tmp_path / "store.credd"), policy)
+    return policy
+
+
+def make_vault(tmp_path: Path, keys: MemoryKeys) -> Vault:
+    vault = Vault(StoreFile(tmp_path / "store.credd"), make_policy(tmp_path, keys))
     vault.unlock()
     return vault
 
@@ -126,10 +131,7 @@ def test_an_unreadable_store_is_never_overwritten(tmp_path: Path) -> None:
 
 def test_an_unreadable_store_keeps_a_new_daemon_locked(tmp_path: Path) -> None:
     (tmp_path / "store.credd").write_bytes(b"garbage")
-    policy = KeyPolicy(
-        "auto", None, KeyFileKeySource(tmp_path / "k", "test"), "test", PassphraseKeySource(2**10)
-    )
-    vault = Vault(StoreFile(tmp_path / "store.credd"), policy)
+    vault = Vault(StoreFile(tmp_path / "store.credd"), make_policy(tmp_path))
     with pytest.raises(StoreUnreadable):
         vault.unlock()
     with pytest.raises(StoreUnreadable):

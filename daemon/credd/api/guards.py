@@ -17,6 +17,9 @@ from credd_client.errors import CreddError, InvalidRequest, PayloadTooLarge
 from ..store.records import check_name
 
 MAX_BODY = 1024 * 1024
+# A restore carries a whole backup (base64): the one body allowed to be larger.
+MAX_RESTORE_BODY = 64 * MAX_BODY
+RESTORE_PATH = b"/v1/restore"
 CREDENTIALS_PREFIX = b"/v1/credentials/"
 NAME_PLACEHOLDER = "-"
 SCOPE_NAME = "credd.name"
@@ -80,13 +83,15 @@ class Guards:
 
     async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
         """Refuse a body over the limit before any of it reaches a route."""
+        raw = scope.get("raw_path") or scope["path"].encode()
+        limit = MAX_RESTORE_BODY if raw.split(b"?", 1)[0] == RESTORE_PATH else self.max_body
         length = _header(scope, b"content-length")
         if length is not None:
             if not length.isdigit():
                 raise InvalidRequest("Content-Length is not a number")
-            if int(length) > self.max_body:
+            if int(length) > limit:
                 await _drain(receive, DRAIN_LIMIT)
-                raise PayloadTooLarge(self._too_large())
+                raise PayloadTooLarge(self._too_large(limit))
             return receive
         if _header(scope, b"transfer-encoding") is None:
             return receive
@@ -99,16 +104,16 @@ class Guards:
                 return _replay([message], receive)
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                raise PayloadTooLarge(self._too_large())
+            if size > limit:
+                raise PayloadTooLarge(self._too_large(limit))
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         return _replay([whole], receive)
 
-    def _too_large(self) -> str:
-        return f"the request body is over the limit of {self.max_body} bytes"
+    def _too_large(self, limit: int) -> str:
+        return f"the request body is over the limit of {limit} bytes"
 
 
 async def _drain(receive: Receive, limit: int) -> None:

@@ -23,6 +23,8 @@ from ..store.records import (
 
 MAX_LABELS = 64
 MAX_LABEL_LENGTH = 1024
+MAX_PROGRAMS = 64
+MAX_PROGRAM_LENGTH = 4096
 
 SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
 
@@ -46,9 +48,25 @@ class CredentialIn(OAuthFieldsIn):
     secret: str = Field(description="the secret value; for oauth2, the current access token")
     username: str | None = Field(None, max_length=1024)
     labels: dict[str, str] = Field(default_factory=dict, max_length=MAX_LABELS)
+    allowed_programs: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_PROGRAMS,
+        description="absolute paths of the executables allowed to read the secret; "
+        "empty: any program of this user",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CredentialIn:
+        for program in self.allowed_programs:
+            if (
+                not program.startswith("/")
+                or len(program) > MAX_PROGRAM_LENGTH
+                or not program.isprintable()
+            ):
+                raise ValueError(
+                    "allowed_programs holds absolute paths of executables (printable, at most "
+                    f"{MAX_PROGRAM_LENGTH} characters)"
+                )
         for key, value in self.labels.items():
             if not key or len(key) > MAX_LABEL_LENGTH or len(value) > MAX_LABEL_LENGTH:
                 raise ValueError(
@@ -86,6 +104,7 @@ class CredentialIn(OAuthFieldsIn):
             username=self.username,
             labels=self.labels,
             oauth=oauth,
+            allowed_programs=tuple(dict.fromkeys(self.allowed_programs)),
         )
 
 
@@ -96,6 +115,7 @@ class CredentialOut(BaseModel):
     kind: Kind
     username: str | None
     labels: dict[str, str]
+    allowed_programs: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     secret: str | None = None
@@ -268,6 +288,7 @@ def render_credential(
         "kind": credential.kind,
         "username": credential.username,
         "labels": dict(credential.labels),
+        "allowed_programs": list(credential.allowed_programs),
         "created_at": format_time(credential.created_at),
         "updated_at": format_time(credential.updated_at),
     }
@@ -290,3 +311,40 @@ def render_credential(
         if "refresh_token" in include:
             data["refresh_token"] = oauth.refresh_token
     return data
+
+
+# --- recovery --------------------------------------------------------------------------------
+
+
+class BackupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passphrase: str = Field(
+        min_length=8, description="the backup is sealed under a key derived from it (scrypt)"
+    )
+
+
+class BackupOut(BaseModel):
+    backup: str = Field(description="the sealed backup, base64")
+    count: int
+
+
+class RestoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passphrase: str
+    backup: str = Field(description="a sealed backup, base64, as `POST /v1/backup` made it")
+    overwrite: bool = Field(
+        False, description="replace credentials the store holds with the backup's versions"
+    )
+
+
+class RestoreOut(BaseModel):
+    added: list[str]
+    unchanged: list[str]
+    replaced: list[str]
+    kept: list[str]
+
+
+class ResetOut(BaseModel):
+    moved_to: str | None

@@ -10,7 +10,10 @@ from fastapi.responses import JSONResponse
 from credd_client.errors import InvalidRequest
 
 from .. import __version__
+from ..audit import AuditLog
+from ..peer import peer_in
 from ..service import CredentialService
+from .audit import Audit
 from .envelope import install_error_handlers
 from .guards import SCOPE_NAME, Guards
 from .models import (
@@ -29,6 +32,11 @@ from .models import (
     render_credential,
     render_registration,
 )
+from .recovery import recovery_router
+
+NAME_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
+
+INCLUDE_PATTERN = "^ *(refresh_token|client_secret)? *(, *(refresh_token|client_secret)? *)*$"
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 403, 404, 409, 413, 423, 502, 503, 507)
@@ -37,7 +45,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def credential_name(
     request: Request,
-    name: Annotated[str, Path(description="the credential's name, percent-encoded")],
+    name: Annotated[
+        str,
+        Path(
+            description="the credential's name, percent-encoded: 1 to 256 printable "
+            "characters (no control, format or line-separator characters)",
+            min_length=1,
+            max_length=256,
+            # Documents what a JSON Schema pattern can say; the Guards check the rest.
+            pattern=NAME_PATTERN,
+        ),
+    ],
 ) -> str:
     """The real name, decoded and checked from the raw path by the Guards middleware."""
     del name  # the router only sees a placeholder
@@ -48,7 +66,10 @@ def credential_name(
 def parse_include(
     include: Annotated[
         str | None,
-        Query(description="comma-separated secret fields to add: refresh_token, client_secret"),
+        Query(
+            description="comma-separated secret fields to add: refresh_token, client_secret",
+            pattern=INCLUDE_PATTERN,
+        ),
     ] = None,
 ) -> frozenset[str]:
     if not include:
@@ -69,7 +90,7 @@ Issuer = Annotated[
 Include = Annotated[frozenset[str], Depends(parse_include)]
 
 
-def create_app(service: CredentialService) -> FastAPI:
+def create_app(service: CredentialService, audit: AuditLog | None = None) -> FastAPI:
     app = FastAPI(
         title="credd",
         version=__version__,
@@ -79,7 +100,10 @@ def create_app(service: CredentialService) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(_router(service), prefix="/v1")
+    app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
+    if audit is not None:  # outermost: it records what the Guards refuse too
+        app.add_middleware(Audit, log=audit)
     return app
 
 
@@ -98,8 +122,8 @@ def _router(service: CredentialService) -> APIRouter:
         )
 
     @router.get("/credentials/{name}", response_model=CredentialOut)
-    async def get_credential(name: Name, include: Include) -> JSONResponse:
-        credential = await service.get(name)
+    async def get_credential(request: Request, name: Name, include: Include) -> JSONResponse:
+        credential = await service.get(name, peer_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True, include=include))
 
     @router.put("/credentials/{name}", response_model=CredentialOut)
@@ -113,8 +137,8 @@ def _router(service: CredentialService) -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/credentials/{name}/refresh", response_model=CredentialOut)
-    async def refresh_credential(name: Name) -> JSONResponse:
-        credential = await service.refresh(name)
+    async def refresh_credential(request: Request, name: Name) -> JSONResponse:
+        credential = await service.refresh(name, peer_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True))
 
     @router.get("/registration", response_model=RegistrationOut)

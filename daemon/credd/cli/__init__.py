@@ -14,10 +14,21 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon, importer, keys, oauth, service
+from . import admin, audit, credentials, daemon, importer, keys, oauth, recovery, service
 from . import exec as exec_command
 
-COMMAND_GROUPS = (daemon, admin, credentials, oauth, exec_command, importer, keys, service)
+COMMAND_GROUPS = (
+    daemon,
+    admin,
+    credentials,
+    oauth,
+    exec_command,
+    importer,
+    keys,
+    service,
+    audit,
+    recovery,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

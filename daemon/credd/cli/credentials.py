@@ -29,6 +29,13 @@ def register(commands: Any) -> None:
         "--label", action="append", default=[], metavar="KEY=VALUE", help="a label (repeatable)"
     )
     put.add_argument(
+        "--allow-program",
+        action="append",
+        default=[],
+        metavar="PROGRAM",
+        help="only this executable may read the secret (repeatable; a path, or a name on PATH)",
+    )
+    put.add_argument(
         "--json", action="store_true", help="read the whole credential (the PUT body) as JSON"
     )
     put.set_defaults(run=run_set)
@@ -62,6 +69,8 @@ def run_set(args: argparse.Namespace) -> int:
             body["username"] = args.username
         if labels:
             body["labels"] = labels
+        if args.allow_program:
+            body["allowed_programs"] = [_program_path(p) for p in args.allow_program]
     with Client() as client:
         client.put(args.name, body)
     return 0
@@ -104,8 +113,10 @@ def read_secret(prompt: str) -> str:
 
 
 def _read_json_body(args: argparse.Namespace) -> dict[str, Any]:
-    if args.username is not None or args.label:
-        raise InvalidRequest("with --json, put username and labels in the JSON body")
+    if args.username is not None or args.label or args.allow_program:
+        raise InvalidRequest(
+            "with --json, put username, labels and allowed_programs in the JSON body"
+        )
     try:
         body = json.loads(sys.stdin.read())
     except ValueError:
@@ -114,6 +125,17 @@ def _read_json_body(args: argparse.Namespace) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("the JSON body must be an object")
     return body
+
+
+def _program_path(program: str) -> str:
+    """The executable's resolved absolute path, as the kernel reports a running program's."""
+    import os
+    import shutil
+
+    found = program if os.sep in program else shutil.which(program)
+    if found is None or not os.path.isfile(found):
+        raise InvalidRequest(f"--allow-program: no executable {program!r}")
+    return os.path.realpath(found)
 
 
 def _parse_label(item: str) -> tuple[str, str]:

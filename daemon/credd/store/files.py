@@ -55,23 +55,39 @@ class StoreFile:
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the cross-process lock for a read-modify-write."""
-        ensure_private_folder(self.path.parent)
         try:
-            with self._lock:
-                yield
+            ensure_private_folder(self.path.parent)
+            self._lock.acquire()
         except Timeout as exc:
             raise WriteFailed(
                 f"another process has held {self.lock_path} for over {LOCK_TIMEOUT:.0f} s"
             ) from exc
+        except OSError as exc:  # a read-only or full folder: nothing was changed
+            raise WriteFailed(
+                f"cannot lock {self.lock_path}: {exc.strerror or exc}; the store is unchanged"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def discard_partial_writes(self) -> int:
-        """Remove temporaries left by a writer killed mid-write; they never held the store."""
+        """Remove temporaries left by a writer killed mid-write; they never held the store.
+
+        Skipped where the folder cannot be locked (read-only): reading needs no lock.
+        """
+        try:
+            with self.locked():
+                return self._remove_leftovers()
+        except WriteFailed:
+            return 0
+
+    def _remove_leftovers(self) -> int:
         removed = 0
-        with self.locked():
-            for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
-                    removed += 1
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed += 1
         return removed
 
     def version(self) -> FileVersion | None:

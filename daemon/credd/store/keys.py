@@ -45,7 +45,11 @@ T = TypeVar("T")
 
 
 class KeyringTimeout(Exception):
-    pass
+    """The call did not answer in time; ``done`` is set if it ever returns."""
+
+    def __init__(self, message: str, done: threading.Event) -> None:
+        super().__init__(message)
+        self.done = done
 
 
 def call_bounded(function: Callable[[], T], timeout: float, what: str) -> T:
@@ -63,7 +67,7 @@ def call_bounded(function: Callable[[], T], timeout: float, what: str) -> T:
 
     threading.Thread(target=run, name=f"bounded: {what}", daemon=True).start()
     if not done.wait(timeout):
-        raise KeyringTimeout(f"{what} did not answer within {timeout:.0f} s")
+        raise KeyringTimeout(f"{what} did not answer within {timeout:g} s", done)
     if "error" in outcome:
         raise outcome["error"]
     value: T = outcome["value"]
@@ -148,14 +152,24 @@ class KeyringKeySource(KeySource):
         self.backend = backend
         self.account = account
         self.timeout = timeout
+        # Set while a call that timed out still hangs: no new call (and thread) is started
+        # until it returns, so a keyring stuck for hours does not pile up threads.
+        self._hung: threading.Event | None = None
 
     def describe(self) -> str:
         return f"{type(self.backend).__module__}.{type(self.backend).__name__}"
 
     def _call(self, what: str, function: Callable[[], T]) -> T:
+        hung = self._hung
+        if hung is not None and not hung.is_set():
+            raise Locked(
+                f"the keyring ({self.describe()}) has not answered an earlier call yet; "
+                f"cannot {what}; is it waiting on a prompt?"
+            )
         try:
             return call_bounded(function, self.timeout, f"the keyring ({self.describe()})")
         except KeyringTimeout as exc:
+            self._hung = exc.done
             raise Locked(f"{exc} while trying to {what}; is it waiting on a prompt?") from None
         except Exception as exc:
             raise Locked(f"the keyring failed to {what}: {_reason(exc)}") from None

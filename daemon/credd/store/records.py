@@ -80,6 +80,8 @@ class Credential:
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
     oauth: OAuthFields | None = None
+    # Absolute paths of the executables allowed to read the secret; empty: any program.
+    allowed_programs: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -136,6 +138,7 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         "created_at": format_time(credential.created_at),
         "updated_at": format_time(credential.updated_at),
         "oauth": None if credential.oauth is None else _oauth_to_dict(credential.oauth),
+        "allowed_programs": list(credential.allowed_programs),
     }
 
 
@@ -150,6 +153,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         created_at=parse_time(data["created_at"]),
         updated_at=parse_time(data["updated_at"]),
         oauth=None if oauth is None else _oauth_from_dict(oauth),
+        allowed_programs=tuple(str(path) for path in data.get("allowed_programs") or ()),
     )
 
 

@@ -8,8 +8,10 @@ then updates memory. Blocking: call it from a worker thread, not the event loop.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from credd_client.errors import InvalidRequest, Locked, StoreUnreadable
 
@@ -181,6 +183,37 @@ class Vault:
             raise
         self.unreadable_reason = None
         return state
+
+    def current(self) -> StoreState:
+        """Under the file lock: what the file holds now (another process's changes included)."""
+        with self._mutex:
+            self.state()
+            with self.file.locked():
+                return self._current_on_disk()
+
+    # --- reset -----------------------------------------------------------------------------
+
+    def reset(self, stamp: str) -> Path | None:
+        """Move a store this vault cannot open aside (never delete it) and start a new one.
+
+        Returns where it went (None when there was no store). The caller checks first that
+        the store cannot be opened; this only moves.
+        """
+        with self._mutex, self.file.locked():
+            moved: Path | None = None
+            if self.file.path.exists():
+                moved = self.file.path.with_name(f"{self.file.path.name}.unreadable-{stamp}")
+                n = 1
+                while moved.exists():
+                    n += 1
+                    moved = self.file.path.with_name(
+                        f"{self.file.path.name}.unreadable-{stamp}-{n}"
+                    )
+                os.rename(self.file.path, moved)
+            self._state, self._unlocked, self._version = StoreState(), None, None
+            self.locked_reason = None
+            self.unreadable_reason = None
+            return moved
 
     def _new_key(self) -> _Unlocked:
         source = self.keys.for_new_store()

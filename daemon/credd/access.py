@@ -1,0 +1,25 @@
+"""Per-program access: a credential may name the executables allowed to read its secret."""
+
+from __future__ import annotations
+
+import os
+
+from credd_client.errors import Forbidden
+
+from .peer import Peer
+from .store.records import Credential
+
+
+def check_reader(credential: Credential, peer: Peer) -> None:
+    """Forbidden unless the credential is open to every program or names the peer's."""
+    if not credential.allowed_programs:
+        return
+    allowed = set(credential.allowed_programs)
+    allowed.update(os.path.realpath(path) for path in credential.allowed_programs)
+    if peer.exe is not None and peer.exe in allowed:
+        return
+    who = peer.exe or "a program credd cannot identify"
+    raise Forbidden(
+        f"{who} may not read {credential.name!r}: it is restricted to "
+        f"{', '.join(credential.allowed_programs)}"
+    )
