@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps lint fmt test check lock
+.PHONY: install run system-deps lint fmt test check lock bench
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ test: system-deps install lint
 	$(BIN)/pytest
 
 check: test
+
+# The benchmarks (not tests: they assert no time): a private D-Bus and gnome-keyring, a
+# temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
+bench: system-deps install
+	$(BIN)/python -m benchmarks
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and
 # requirements-dev.txt in a throw-away venv and pin all of them.
