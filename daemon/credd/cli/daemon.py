@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(commands: Any) -> None:
