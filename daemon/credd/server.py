@@ -25,6 +25,7 @@ from credd_client import Client
 from credd_client.errors import CreddError
 
 from . import __version__
+from .api.fastpath import FastPath
 from .api.routes import create_app
 from .config import Config
 from .paths import StatePaths
@@ -199,13 +200,14 @@ async def serve(config: Config, paths: StatePaths) -> None:
     sock = bind_socket(paths.socket)
     inode = paths.socket.lstat().st_ino
     uv_config = uvicorn.Config(
-        create_app(service),
+        FastPath(create_app(service), service),
         http=make_peer_checking_protocol(),
         loop="auto",
         lifespan="off",
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=False,  # a private Unix socket: there is no proxy to believe
         date_header=False,
     )
     server = uvicorn.Server(uv_config)

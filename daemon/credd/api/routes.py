@@ -29,7 +29,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def credential_name(
+# The dependencies are `async def` although they never await: FastAPI runs a plain `def`
+# dependency in a worker thread, two thread hops on every request.
+async def credential_name(
     request: Request,
     name: Annotated[str, Path(description="the credential's name, percent-encoded")],
 ) -> str:
@@ -39,7 +41,7 @@ def credential_name(
     return real
 
 
-def parse_include(
+async def parse_include(
     include: Annotated[
         str | None,
         Query(description="comma-separated secret fields to add: refresh_token, client_secret"),

@@ -1,0 +1,65 @@
+"""The hot reads, answered before FastAPI: `GET /v1/credentials/{name}` and `GET /v1/status`.
+
+FastAPI's routing and dependency resolution cost more per request than everything else a
+get does (see README, Performance). This ASGI layer sits in front of the app and answers
+the two reads every tool makes, in their plain form (GET, no query string, no body), with
+the very same code the routes use: `Guards` decodes and checks the name, the service reads
+memory, `render_credential` and `JSONResponse` build the answer, and the error envelope is
+the app's. Anything else, `?include=` included, goes to the app unchanged, so the OpenAPI
+document and every other route stay FastAPI's.
+"""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from credd_client.errors import CreddError
+
+from ..service import CredentialService
+from .envelope import error_response, internal_error
+from .guards import CREDENTIALS_PREFIX, name_from_raw, send_error
+from .models import render_credential
+
+STATUS_PATH = b"/v1/status"
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+
+
+class FastPath:
+    def __init__(self, app: ASGIApp, service: CredentialService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
+            await self.app(scope, receive, send)
+            return
+        raw: bytes = scope.get("raw_path") or scope["path"].encode()
+        if raw == STATUS_PATH:
+            await self._answer(scope, receive, send, None)
+        elif raw.startswith(CREDENTIALS_PREFIX) and not _has_body(scope):
+            try:
+                name = name_from_raw(raw[len(CREDENTIALS_PREFIX) :])
+            except CreddError as exc:  # as Guards answers it, before any route
+                await send_error(send, exc)
+                return
+            await self._answer(scope, receive, send, name)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, name: str | None) -> None:
+        try:
+            if name is None:
+                response = JSONResponse(self.service.status())
+            else:
+                credential = await self.service.get(name)
+                response = JSONResponse(render_credential(credential, with_secret=True))
+        except CreddError as exc:
+            response = error_response(exc.status, exc.code, exc.message)
+        except Exception as exc:
+            response = internal_error(scope["method"], scope["path"], exc)
+        await response(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(key.lower() in _BODY_HEADERS for key, _ in scope["headers"])
