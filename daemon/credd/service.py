@@ -18,6 +18,7 @@ from credd_client.errors import Locked, NotFound
 from . import __version__
 from .config import Config
 from .paths import StatePaths
+from .store.batching import GroupCommit
 from .store.core import DeleteCredential, PutCredential
 from .store.records import Credential, format_time, utc_now
 from .store.vault import Vault
@@ -36,6 +37,7 @@ class CredentialService:
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
         self._unlock_gate = asyncio.Lock()
         self._last_failed_unlock: float | None = None
+        self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -92,12 +94,12 @@ class CredentialService:
 
     async def put(self, credential: Credential) -> Credential:
         await self._ready()
-        state = await asyncio.to_thread(self.vault.commit, PutCredential(credential))
+        state = await self._writes.commit(PutCredential(credential))
         return state.credentials[credential.name]
 
     async def delete(self, name: str) -> None:
         await self._ready()
-        await asyncio.to_thread(self.vault.commit, DeleteCredential(name))
+        await self._writes.commit(DeleteCredential(name))
 
     # --- status ------------------------------------------------------------------------------
 
