@@ -109,10 +109,14 @@ def unseal(blob: bytes, key: bytes) -> tuple[Header, StoreState]:
 
 
 def serialise(state: StoreState) -> bytes:
-    document = {
-        "credentials": [credential_to_dict(c) for c in state.credentials.values()],
-    }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    """`{"credentials":[...]}`, each credential's JSON reused when it has not changed."""
+    parts = state.encoded.encode_all("stored", state.credentials.values(), _stored_json)
+    return b'{"credentials":[' + b",".join(parts) + b"]}"
+
+
+def _stored_json(credential: Credential) -> bytes:
+    text = json.dumps(credential_to_dict(credential), ensure_ascii=False, separators=(",", ":"))
+    return text.encode()
 
 
 def deserialise(plaintext: bytes) -> StoreState:
