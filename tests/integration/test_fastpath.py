@@ -52,6 +52,22 @@ def test_fast_and_routed_answers_are_identical(daemon: DaemonProcess, path: str)
     assert fast == routed
 
 
+def test_the_list_matches_the_app_after_changes(daemon: DaemonProcess) -> None:
+    with Client(str(daemon.socket)) as client:
+        for step in range(3):
+            client.set_secret(f"n{step} ☃", "v", username="me", labels={"step": str(step)})
+            client.set_secret("n0 ☃", f"changed {step}", username=f"user{step}")
+            if step == 2:
+                client.delete("n1 ☃")
+            fast = whole_response(daemon.socket, "/v1/credentials")
+            routed = whole_response(daemon.socket, "/v1/credentials?from=app")
+            assert fast == routed
+        client.lock()
+        assert whole_response(daemon.socket, "/v1/credentials") == whole_response(
+            daemon.socket, "/v1/credentials?from=app"
+        )
+
+
 def test_status_and_locked_answers_match_the_app(daemon: DaemonProcess) -> None:
     with Client(str(daemon.socket)) as client:
         client.set_secret("name", "value")
