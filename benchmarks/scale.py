@@ -15,6 +15,7 @@ from credd_client import Client
 
 from .environment import BIN, Environment
 from .latency import SECRET
+from .load import get_request, run_load
 from .memory import resident_bytes
 from .stats import Sample, latency, median_iqr, megabytes
 from .table import Row
@@ -110,13 +111,22 @@ def run(env: Environment) -> list[Row]:
             listed = client.list()
             lists.append(time.perf_counter() - start)
         assert len(listed) == count + sizes.trials
-    write, listing = Sample.of(writes), Sample.of(lists)
+    # The daemon's part alone: the same list on one persistent raw connection, unparsed.
+    answers = run_load(
+        str(daemon.socket), 1, sizes.duration / 2, lambda _, __: get_request("/v1/credentials")
+    )
+    write, listing, answer = Sample.of(writes), Sample.of(lists), Sample.of(answers.latencies)
     memory = resident_bytes(daemon.pid)
     size = Path(credd_env["CREDD_HOME"], "store.credd").stat().st_size
     label = f"{count:,} credentials ({size / 2**20:.1f} MB store)"
     return [
         Row(f"{label}: one more write", latency(write), goal="< 50 ms", met=write.p50 < 0.05),
-        Row(f"{label}: list", latency(listing), goal="< 100 ms", met=listing.p50 < 0.1),
+        Row(
+            f"{label}: list",
+            f"client.list(): {latency(listing)}; the daemon's answer alone: {latency(answer)}",
+            goal="< 100 ms",
+            met=listing.p50 < 0.1,
+        ),
         Row(
             f"{label}: daemon start to first answer",
             median_iqr(starts),
