@@ -135,6 +135,13 @@ def run(env: Environment) -> list[Row]:
             credd.p50 < one_liner.p50,
         ),
     ]
+    rows.append(
+        Row(
+            "`python3 -c pass`: the interpreter's own start",
+            median_iqr(interpreter),
+            ratio=f"`credd get` is {(credd.p50 - interpreter.p50) * 1e3:.1f} ms above it",
+        )
+    )
     rows.append(_git_helper_row(credd_env, trials, interpreter, git_cache))
     return rows
 
