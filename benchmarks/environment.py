@@ -24,8 +24,9 @@ from tests.support.secret_service import SecretService, headless_env
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
-# The caller's settings that would point credd or keyring somewhere else.
-_FOREIGN_VARS = ("PYTHON_KEYRING_BACKEND",)
+# The caller's settings that would point credd or keyring somewhere else, or make every
+# Python process compile its modules from source on each start (no user runs that way).
+_FOREIGN_VARS = ("PYTHON_KEYRING_BACKEND", "PYTHONDONTWRITEBYTECODE")
 
 
 @dataclass(frozen=True)
