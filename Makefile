@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps lint fmt test check lock bench
+.PHONY: install run system-deps oauth-server lint fmt test check lock bench
 
 install: $(STAMP)
 
@@ -41,7 +41,14 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: system-deps install lint
+# The real OAuth authorization server of the tests (oidc-provider), pinned by package-lock.json.
+OAUTH_SERVER := tests/oauth_server
+$(OAUTH_SERVER)/node_modules/.package-lock.json: $(OAUTH_SERVER)/package.json $(OAUTH_SERVER)/package-lock.json
+	cd $(OAUTH_SERVER) && npm ci --no-audit --no-fund --loglevel=error
+
+oauth-server: system-deps $(OAUTH_SERVER)/node_modules/.package-lock.json
+
+test: system-deps install oauth-server lint
 	$(BIN)/pytest
 
 check: test

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import credd_client
 
 CLIENT_SOURCE = Path(__file__).resolve().parents[1] / "client"
@@ -34,15 +36,15 @@ FORBIDDEN = {
 REPORT_NEW_MODULES = """
 import sys
 before = set(sys.modules)
-import credd_client
+import {module}
 print("\\n".join(sorted(set(sys.modules) - before)))
 """
 
 
-def modules_gained_by_importing_the_client() -> set[str]:
+def modules_gained_by_importing_the_client(module: str = "credd_client") -> set[str]:
     env = {**os.environ, "PYTHONPATH": str(CLIENT_SOURCE)}
     result = subprocess.run(
-        [sys.executable, "-c", REPORT_NEW_MODULES],
+        [sys.executable, "-c", REPORT_NEW_MODULES.format(module=module)],
         capture_output=True,
         text=True,
         check=True,
@@ -69,6 +71,15 @@ def test_import_pulls_in_nothing_heavy() -> None:
     assert {name.partition(".")[0] for name in gained} & FORBIDDEN == set()
 
 
+@pytest.mark.parametrize("helper", ["credd_client.git_helper", "credd_client.docker_helper"])
+def test_credential_helpers_stay_light(helper: str) -> None:
+    """git runs its helper on every fetch: standard library only, nothing heavy."""
+    gained = modules_gained_by_importing_the_client(helper)
+    roots = {name.partition(".")[0] for name in gained}
+    assert roots - set(sys.stdlib_module_names) == {"credd_client"}
+    assert roots & FORBIDDEN == set()
+
+
 def test_public_names() -> None:
     assert credd_client.__all__ == [
         "Client",
@@ -86,6 +97,7 @@ def test_public_names() -> None:
         "RefreshFailed",
         "Status",
         "StoreUnreadable",
+        "WriteFailed",
         "__version__",
         "socket_path",
     ]

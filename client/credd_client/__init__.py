@@ -18,6 +18,7 @@ from .errors import (
     ProtocolError,
     RefreshFailed,
     StoreUnreadable,
+    WriteFailed,
 )
 from .models import Credential, Status
 
@@ -39,6 +40,7 @@ __all__ = [
     "RefreshFailed",
     "Status",
     "StoreUnreadable",
+    "WriteFailed",
     "__version__",
     "socket_path",
 ]

@@ -101,6 +101,18 @@ class Client:
         """Refresh an oauth2 credential's access token now, and return it."""
         return Credential.from_json(self._call("POST", _credential_path(name) + "/refresh"))
 
+    def get_registration(self, issuer: str) -> dict[str, Any]:
+        """The client credd registered with ``issuer`` (RFC 7591), secrets included."""
+        return self._call("GET", "/v1/registration?issuer=" + encode_path_segment(issuer))
+
+    def put_registration(self, registration: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep a client registration (its ``issuer``, ``client_id``, secrets) in the store."""
+        return self._call("PUT", "/v1/registration", registration)
+
+    def delete_registration(self, issuer: str) -> None:
+        """Forget the client registered with ``issuer``; `NotFound` if there is none."""
+        self._send("DELETE", "/v1/registration?issuer=" + encode_path_segment(issuer))
+
     def lock(self) -> None:
         """Make the daemon drop its key and every plaintext until `unlock`."""
         self._send("POST", "/v1/lock")

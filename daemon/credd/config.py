@@ -32,6 +32,19 @@ class Config(BaseModel):
         None, gt=0, description="seconds without requests before the key is dropped"
     )
     autostart: bool = Field(False, description="clients start a daemon when none answers")
+    refresh_margin: float | None = Field(
+        None,
+        gt=0,
+        le=86400,
+        description="seconds before expiry an OAuth refresh starts; default the smaller of "
+        "60 s and a third of the token's lifetime",
+    )
+    refresh_timeout: float = Field(
+        30.0, gt=0, le=300, description="seconds a token endpoint may take to answer"
+    )
+    max_concurrent_refreshes: int = Field(
+        8, ge=1, le=256, description="OAuth refreshes in flight at once, over all credentials"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -216,6 +216,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     report_key_source(service)
     if service.vault.locked:
         log.warning("locked: %s", service.vault.locked_reason)
+    service.refresher.start()
     watcher = asyncio.create_task(watch_socket(server, paths.socket, inode))
     # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal again
     # against the handlers it found: make those ignore it, so a clean stop exits 0.
@@ -226,6 +227,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         watcher.cancel()
+        await service.refresher.stop()
         with contextlib.suppress(FileNotFoundError):
             if paths.socket.lstat().st_ino == inode:
                 paths.socket.unlink()
@@ -239,3 +241,5 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every token request at INFO: noise in the daemon's log, not information.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))

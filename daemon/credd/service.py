@@ -17,10 +17,12 @@ from credd_client.errors import Locked, NotFound
 
 from . import __version__
 from .config import Config
+from .oauth.http import HttpxTokenEndpoint
+from .oauth.refresher import Refresher
 from .paths import StatePaths
 from .store.batching import GroupCommit
-from .store.core import DeleteCredential, PutCredential
-from .store.records import Credential, format_time, utc_now
+from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
+from .store.records import Credential, Registration, format_time, utc_now
 from .store.vault import Vault
 
 # After a failed unlock, requests do not ask the keyring again sooner than this.
@@ -28,10 +30,19 @@ UNLOCK_RETRY_SECONDS = 5.0
 
 
 class CredentialService:
-    def __init__(self, vault: Vault, config: Config, paths: StatePaths) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        config: Config,
+        paths: StatePaths,
+        refresher: Refresher | None = None,
+    ) -> None:
         self.vault = vault
         self.config = config
         self.paths = paths
+        self.refresher = refresher or Refresher(
+            vault, config, HttpxTokenEndpoint(config.refresh_timeout)
+        )
         self.started_at: datetime = utc_now()
         self._started_monotonic = time.monotonic()
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
@@ -62,6 +73,7 @@ class CredentialService:
                 self._last_failed_unlock = time.monotonic()
                 raise
             self._last_failed_unlock = None
+            self.refresher.changed()
 
     async def lock(self) -> None:
         self._held_locked = True
@@ -90,12 +102,36 @@ class CredentialService:
         credential = self.vault.state().credentials.get(name)
         if credential is None:
             raise NotFound(f"no credential named {name!r}")
-        return credential
+        return await self.refresher.fresh(credential)
 
     async def put(self, credential: Credential) -> Credential:
         await self._ready()
-        state = await self._writes.commit(PutCredential(credential))
+        change = PutCredential(self.refresher.plan(credential))
+        state = await self._writes.commit(change)
+        self.refresher.changed()
         return state.credentials[credential.name]
+
+    async def refresh(self, name: str) -> Credential:
+        await self._ready()
+        return await self.refresher.refresh_now(name)
+
+    # --- client registrations (RFC 7591), one per issuer ----------------------------------------
+
+    async def get_registration(self, issuer: str) -> Registration:
+        await self._ready()
+        registration = self.vault.state().registrations.get(issuer)
+        if registration is None:
+            raise NotFound(f"no client registration for the issuer {issuer!r}")
+        return registration
+
+    async def put_registration(self, registration: Registration) -> Registration:
+        await self._ready()
+        state = await asyncio.to_thread(self.vault.commit, PutRegistration(registration))
+        return state.registrations[registration.issuer]
+
+    async def delete_registration(self, issuer: str) -> None:
+        await self._ready()
+        await asyncio.to_thread(self.vault.commit, DeleteRegistration(issuer))
 
     async def delete(self, name: str) -> None:
         await self._ready()
@@ -112,7 +148,7 @@ class CredentialService:
         else:
             store_state = "ok" if version is not None else "missing"
         counts: dict[str, Any] = {"total": None, "by_kind": {}, "by_status": {}}
-        oauth: dict[str, Any] = {"next_refresh_at": None, "failures": []}
+        oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
             counts["total"] = len(credentials)
@@ -148,6 +184,19 @@ class CredentialService:
 
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
+    each = [
+        {
+            "name": c.name,
+            "status": c.oauth.status,
+            "expires_at": None if c.oauth.expires_at is None else format_time(c.oauth.expires_at),
+            "next_refresh_at": None
+            if c.oauth.next_refresh_at is None
+            else format_time(c.oauth.next_refresh_at),
+            "last_error": c.oauth.last_error,
+        }
+        for c in sorted(credentials, key=lambda c: c.name)
+        if c.oauth is not None
+    ]
     pending = [
         c.oauth.next_refresh_at
         for c in credentials
@@ -161,4 +210,5 @@ def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:
     return {
         "next_refresh_at": format_time(min(pending)) if pending else None,
         "failures": failures,
+        "credentials": each,
     }

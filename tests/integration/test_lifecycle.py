@@ -147,3 +147,12 @@ def test_two_homes_use_two_sockets_and_two_keyring_entries(
     for env in homes:
         with DaemonProcess(Path(env["CREDD_HOME"]), Path(socket_path(env)), env):
             assert credd(env, "get", "same-name").stdout == env["CREDD_HOME"] + "\n"
+
+
+def test_a_daemon_whose_socket_is_removed_stops(credd_env: dict[str, str]) -> None:
+    home, sock = Path(credd_env["CREDD_HOME"]), Path(credd_env["CREDD_SOCKET"])
+    with DaemonProcess(home, sock, credd_env) as daemon:
+        assert daemon.proc is not None
+        sock.unlink()  # a logout cleaner, say: nobody could reach this daemon any more
+        assert daemon.proc.wait(timeout=30) == 0
+        assert "was removed or replaced; stopping" in daemon.log_text()

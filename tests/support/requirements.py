@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -30,6 +31,13 @@ def require_program(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         _missing(f"the program {name!r}")
+    return path
+
+
+def require_path(path: Path, what: str) -> Path:
+    """``path``, which must exist (``what`` names it); skip (or fail in CI) when it does not."""
+    if not path.exists():
+        _missing(what)
     return path
 
 

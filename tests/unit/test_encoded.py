@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 
 from credd.store.core import DeleteCredential, PutCredential, serialise
-from credd.store.records import Credential, StoreState, credential_to_dict
+from credd.store.records import (
+    Credential,
+    StoreState,
+    credential_to_dict,
+    registration_to_dict,
+)
 
 
 def fresh(state: StoreState) -> bytes:
-    document = {"credentials": [credential_to_dict(c) for c in state.credentials.values()]}
+    document = {
+        "credentials": [credential_to_dict(c) for c in state.credentials.values()],
+        "registrations": [registration_to_dict(r) for r in state.registrations.values()],
+    }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 

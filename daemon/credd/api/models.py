@@ -17,6 +17,7 @@ from ..store.records import (
     Kind,
     OAuthFields,
     OAuthStatus,
+    Registration,
     format_time,
 )
 
@@ -145,9 +146,65 @@ class OAuthFailure(BaseModel):
     last_error: str | None
 
 
+class OAuthCredentialState(BaseModel):
+    name: str
+    status: OAuthStatus
+    expires_at: datetime | None
+    next_refresh_at: datetime | None
+    last_error: str | None
+
+
 class OAuthSummary(BaseModel):
     next_refresh_at: datetime | None
     failures: list[OAuthFailure]
+    credentials: list[OAuthCredentialState]
+
+
+class RegistrationIn(BaseModel):
+    """The body of `PUT /v1/registration`: a client registered with an issuer (RFC 7591)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=2048)
+    client_id: str = Field(min_length=1, max_length=1024)
+    client_secret: str | None = None
+    token_endpoint_auth_method: AuthMethod = "none"  # noqa: S105 - a method name
+    registration_access_token: str | None = None
+    registration_client_uri: str | None = Field(None, max_length=2048)
+
+    def to_registration(self) -> Registration:
+        return Registration(
+            issuer=self.issuer,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            registration_access_token=self.registration_access_token,
+            registration_client_uri=self.registration_client_uri,
+        )
+
+
+class RegistrationOut(BaseModel):
+    """A registration as `GET /v1/registration` returns it, secrets included."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None
+    token_endpoint_auth_method: AuthMethod
+    registration_access_token: str | None
+    registration_client_uri: str | None
+    created_at: datetime
+
+
+def render_registration(registration: Registration) -> dict[str, Any]:
+    return {
+        "issuer": registration.issuer,
+        "client_id": registration.client_id,
+        "client_secret": registration.client_secret,
+        "token_endpoint_auth_method": registration.token_endpoint_auth_method,
+        "registration_access_token": registration.registration_access_token,
+        "registration_client_uri": registration.registration_client_uri,
+        "created_at": format_time(registration.created_at),
+    }
 
 
 class StatusOut(BaseModel):

@@ -20,8 +20,11 @@ from .models import (
     CredentialOut,
     ErrorOut,
     LockState,
+    RegistrationIn,
+    RegistrationOut,
     StatusOut,
     render_credential,
+    render_registration,
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -59,6 +62,9 @@ async def parse_include(
 
 
 Name = Annotated[str, Depends(credential_name)]
+Issuer = Annotated[
+    str, Query(min_length=1, max_length=2048, description="the issuer's URL, as in its metadata")
+]
 Include = Annotated[frozenset[str], Depends(parse_include)]
 
 
@@ -103,6 +109,26 @@ def _router(service: CredentialService) -> APIRouter:
     @router.delete("/credentials/{name}", status_code=204, response_class=Response)
     async def delete_credential(name: Name) -> Response:
         await service.delete(name)
+        return Response(status_code=204)
+
+    @router.post("/credentials/{name}/refresh", response_model=CredentialOut)
+    async def refresh_credential(name: Name) -> JSONResponse:
+        credential = await service.refresh(name)
+        return JSONResponse(render_credential(credential, with_secret=True))
+
+    @router.get("/registration", response_model=RegistrationOut)
+    async def get_registration(issuer: Issuer) -> JSONResponse:
+        """The client credd registered with this issuer (RFC 7591), secrets included."""
+        return JSONResponse(render_registration(await service.get_registration(issuer)))
+
+    @router.put("/registration", response_model=RegistrationOut)
+    async def put_registration(body: RegistrationIn) -> JSONResponse:
+        registration = await service.put_registration(body.to_registration())
+        return JSONResponse(render_registration(registration))
+
+    @router.delete("/registration", status_code=204, response_class=Response)
+    async def delete_registration(issuer: Issuer) -> Response:
+        await service.delete_registration(issuer)
         return Response(status_code=204)
 
     @router.post("/lock", response_model=LockState)

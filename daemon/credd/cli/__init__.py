@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from credd_client.errors import CreddError
 
 from .. import __version__
-from . import admin, credentials, daemon
+from . import admin, credentials, daemon, importer, oauth
+from . import exec as exec_command
 
-COMMAND_GROUPS = (daemon, admin, credentials)
+COMMAND_GROUPS = (daemon, admin, credentials, oauth, exec_command, importer)
 
 
 class _Formatter(argparse.HelpFormatter):

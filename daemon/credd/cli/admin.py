@@ -81,12 +81,25 @@ def format_status(status: dict[str, Any]) -> str:
     oauth = status["oauth"]
     if oauth.get("next_refresh_at"):
         lines.append(f"next refresh: {oauth['next_refresh_at']}")
-    for failure in oauth.get("failures", []):
-        lines.append(
-            f"  {failure['name']}: {failure['status']}"
-            + (f" ({failure['last_error']})" if failure.get("last_error") else "")
-        )
+    each = oauth.get("credentials")
+    if each is None:  # a daemon from before per-credential states: its failures only
+        each = oauth.get("failures", [])
+    for item in each:
+        lines.append(f"  {item['name']}: {_oauth_state(item)}")
     return "\n".join(lines)
+
+
+def _oauth_state(item: dict[str, Any]) -> str:
+    text = str(item["status"])
+    if item.get("expires_at"):
+        text += f", expires {item['expires_at']}"
+    if item.get("next_refresh_at"):
+        text += f", next refresh {item['next_refresh_at']}"
+    elif item["status"] == "needs_login":
+        text += ", run `credd login` again"
+    if item.get("last_error"):
+        text += f" ({item['last_error']})"
+    return text
 
 
 def _duration(seconds: float) -> str:

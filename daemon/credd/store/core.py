@@ -24,7 +24,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from credd_client.errors import NotFound
 
-from .records import Credential, StoreState, credential_from_dict, credential_to_dict
+from .records import (
+    Credential,
+    Registration,
+    StoreState,
+    credential_from_dict,
+    credential_to_dict,
+    registration_from_dict,
+    registration_to_dict,
+)
 
 MAGIC = b"CREDDST\x00"
 FORMAT_VERSION = 1
@@ -109,26 +117,41 @@ def unseal(blob: bytes, key: bytes) -> tuple[Header, StoreState]:
 
 
 def serialise(state: StoreState) -> bytes:
-    """`{"credentials":[...]}`, each credential's JSON reused when it has not changed."""
-    parts = state.encoded.encode_all("stored", state.credentials.values(), _stored_json)
-    return b'{"credentials":[' + b",".join(parts) + b"]}"
+    """The store's JSON; each credential's is reused when the credential has not changed."""
+    credentials = state.encoded.encode_all("stored", state.credentials.values(), _stored_json)
+    registrations = [_json(registration_to_dict(r)) for r in state.registrations.values()]
+    return (
+        b'{"credentials":['
+        + b",".join(credentials)
+        + b'],"registrations":['
+        + b",".join(registrations)
+        + b"]}"
+    )
 
 
 def _stored_json(credential: Credential) -> bytes:
-    text = json.dumps(credential_to_dict(credential), ensure_ascii=False, separators=(",", ":"))
-    return text.encode()
+    return _json(credential_to_dict(credential))
+
+
+def _json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def deserialise(plaintext: bytes) -> StoreState:
     try:
         document = json.loads(plaintext)
         credentials = [credential_from_dict(item) for item in document["credentials"]]
+        # Stores written before registrations existed have no such key.
+        registrations = [registration_from_dict(r) for r in document.get("registrations", [])]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # The message names the failure's type only: the text could quote a secret.
         raise StoreFormatError(
             f"the store decrypted but its contents are damaged ({type(exc).__name__})"
         ) from None
-    return StoreState(credentials={c.name: c for c in credentials})
+    return StoreState(
+        credentials={c.name: c for c in credentials},
+        registrations={r.issuer: r for r in registrations},
+    )
 
 
 class Change(Protocol):
@@ -158,3 +181,25 @@ class DeleteCredential:
             raise NotFound(f"no credential named {self.name!r}")
         remaining = {n: c for n, c in state.credentials.items() if n != self.name}
         return replace(state, credentials=remaining)
+
+
+@dataclass(frozen=True)
+class PutRegistration:
+    registration: Registration
+
+    def apply(self, state: StoreState) -> StoreState:
+        registration = self.registration
+        return replace(
+            state, registrations={**state.registrations, registration.issuer: registration}
+        )
+
+
+@dataclass(frozen=True)
+class DeleteRegistration:
+    issuer: str
+
+    def apply(self, state: StoreState) -> StoreState:
+        if self.issuer not in state.registrations:
+            raise NotFound(f"no client registration for the issuer {self.issuer!r}")
+        remaining = {i: r for i, r in state.registrations.items() if i != self.issuer}
+        return replace(state, registrations=remaining)

@@ -67,6 +67,9 @@ class OAuthFields:
     status: OAuthStatus = "ok"
     last_error: str | None = None
     next_refresh_at: datetime | None = None
+    # Set, durably, before a refresh token is sent; cleared with the result. Found set at
+    # start, it means credd stopped with a refresh in flight: its outcome is unknown.
+    refresh_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -85,17 +88,34 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """A client registered with an issuer (RFC 7591), reused by every `credd login` there."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    token_endpoint_auth_method: AuthMethod = "none"  # noqa: S105 - a method name
+    registration_access_token: str | None = field(default=None, repr=False)
+    registration_client_uri: str | None = None
+    created_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
 class StoreState:
     """Everything one store file holds once decrypted."""
 
     credentials: Mapping[str, Credential] = field(default_factory=dict)
+    registrations: Mapping[str, Registration] = field(default_factory=dict)
     # The JSON of its credentials, reused by the states `replace` derives from this one.
     encoded: EncodedForms = field(default_factory=EncodedForms, compare=False, repr=False)
 
 
+_OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")
+
+
 def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
     data = dataclasses.asdict(oauth)
-    for key in ("expires_at", "next_refresh_at"):
+    for key in _OAUTH_TIMES:
         value = data[key]
         data[key] = None if value is None else format_time(value)
     return data
@@ -103,7 +123,7 @@ def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
 
 def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
     values = dict(data)
-    for key in ("expires_at", "next_refresh_at"):
+    for key in _OAUTH_TIMES:
         if values.get(key) is not None:
             values[key] = parse_time(values[key])
     return OAuthFields(**values)
@@ -135,3 +155,15 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         updated_at=parse_time(data["updated_at"]),
         oauth=None if oauth is None else _oauth_from_dict(oauth),
     )
+
+
+def registration_to_dict(registration: Registration) -> dict[str, Any]:
+    data = dataclasses.asdict(registration)
+    data["created_at"] = format_time(registration.created_at)
+    return data
+
+
+def registration_from_dict(data: Mapping[str, Any]) -> Registration:
+    values = dict(data)
+    values["created_at"] = parse_time(values["created_at"])
+    return Registration(**values)

@@ -1,0 +1,243 @@
+"""`git-credential-credd` driven by the real `git` (fill, approve, reject, a clone over HTTP
+with basic auth) and by hand for the attributes newer gits send."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import credd
+from tests.support.daemon import DaemonProcess
+from tests.support.git_server import GitHttpServer
+from tests.support.requirements import require_program
+
+pytestmark = pytest.mark.integration
+
+
+def git_env(env: dict[str, str]) -> dict[str, str]:
+    """The test's environment with a HOME whose gitconfig selects credd only."""
+    home = Path(env["HOME"])
+    (home / ".gitconfig").write_text(
+        "[credential]\n\thelper = credd\n[user]\n\tname = t\n\temail = t@example.invalid\n"
+    )
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    return {
+        **{key: value for key, value in env.items() if key.lower() not in proxies},
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+    }
+
+
+def git(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    program = require_program("git")
+    return subprocess.run(
+        [program, *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def helper(env: dict[str, str], action: str, request: str) -> subprocess.CompletedProcess[str]:
+    program = shutil.which("git-credential-credd", path=env["PATH"])
+    assert program is not None
+    return subprocess.run(
+        [program, action],
+        env=env,
+        input=request,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def fields(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line)
+
+
+def test_approve_fill_reject_with_real_git(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = git_env(headless_credd_env)
+    approve = "protocol=https\nhost=git.example.com:8443\nusername=octo cat\npassword=p@ss:w/rd\n\n"
+    assert git(env, "credential", "approve", input=approve).returncode == 0
+
+    listing = credd(env, "list", "--json")
+    [stored] = json.loads(listing.stdout)["credentials"]
+    assert stored["name"] == "git:https://octo cat@git.example.com:8443"
+    assert stored["username"] == "octo cat"
+    assert stored["labels"] == {"protocol": "https", "host": "git.example.com:8443"}
+
+    fill = git(env, "credential", "fill", input="protocol=https\nhost=git.example.com:8443\n\n")
+    assert fill.returncode == 0, fill.stderr
+    assert fields(fill.stdout) == {
+        "protocol": "https",
+        "host": "git.example.com:8443",
+        "username": "octo cat",
+        "password": "p@ss:w/rd",
+    }
+    # Another port, path (git passes it with useHttpPath), protocol or user: no match,
+    # and git then fails (no prompt here).
+    for request in (
+        "protocol=https\nhost=git.example.com\n\n",
+        "protocol=https\nhost=git.example.com:8443\npath=a/b.git\n\n",
+        "protocol=http\nhost=git.example.com:8443\n\n",
+        "protocol=https\nhost=git.example.com:8443\nusername=someone\n\n",
+    ):
+        fill = git(env, "-c", "credential.useHttpPath=true", "credential", "fill", input=request)
+        assert fill.returncode != 0, request
+
+    reject = "protocol=https\nhost=git.example.com:8443\nusername=octo cat\npassword=p@ss:w/rd\n\n"
+    assert git(env, "credential", "reject", input=reject).returncode == 0
+    assert credd(env, "list").stdout == ""
+
+
+def test_use_http_path_keeps_one_credential_per_repository(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = git_env(headless_credd_env)
+    for path, password in (("org/a.git", "pa"), ("org/b.git", "pb")):
+        request = f"protocol=https\nhost=h.test\npath={path}\nusername=u\npassword={password}\n\n"
+        approve = git(
+            env, "-c", "credential.useHttpPath=true", "credential", "approve", input=request
+        )
+        assert approve.returncode == 0
+    names = sorted(line.split("\t")[0] for line in credd(env, "list").stdout.splitlines())
+    assert names == ["git:https://u@h.test/org/a.git", "git:https://u@h.test/org/b.git"]
+    got = fields(helper(env, "get", "protocol=https\nhost=h.test\npath=org/b.git\n\n").stdout)
+    assert got["password"] == "pb"
+    # A request without a path matches only a credential stored without one.
+    assert helper(env, "get", "protocol=https\nhost=h.test\n\n").stdout == ""
+
+
+def test_unknown_and_newer_attributes_are_ignored(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    stored = helper(env, "store", "protocol=https\nhost=h.test\nusername=u\npassword=pw\n\n")
+    assert stored.returncode == 0, stored.stderr
+    request = (
+        "capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=h.test\n"
+        'wwwauth[]=Basic realm="x"\nwwwauth[]=Bearer\nsomething_new=1\nnot an attribute\n\n'
+        "protocol=ignored-after-the-blank-line\n"
+    )
+    got = helper(env, "get", request)
+    assert got.returncode == 0, got.stderr
+    assert fields(got.stdout)["password"] == "pw"
+    # A password another helper minted with an expiry is not kept as a permanent secret;
+    # an oauth_refresh_token is never stored.
+    ephemeral = (
+        "protocol=https\nhost=other.test\nusername=u\npassword=tok\n"
+        "password_expiry_utc=1999999999\noauth_refresh_token=rt\n\n"
+    )
+    assert helper(env, "store", ephemeral).returncode == 0
+    assert "other.test" not in credd(env, "list").stdout
+    # erase with a password that is not the stored one leaves it
+    assert helper(env, "erase", "protocol=https\nhost=h.test\npassword=old\n\n").returncode == 0
+    assert "h.test" in credd(env, "list").stdout
+
+
+def test_oauth2_credential_answers_its_access_token_with_expiry(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    body = {
+        "kind": "oauth2",
+        "secret": "access-token-1",
+        "token_endpoint": "https://idp.invalid/token",
+        "client_id": "cid",
+        "refresh_token": "rt",
+        "expires_at": "2099-01-01T00:00:00Z",
+        "labels": {"protocol": "https", "host": "oauth.test"},
+    }
+    assert (
+        credd(env, "set", "git:https://oauth.test", "--json", input=json.dumps(body)).returncode
+        == 0
+    )
+    got = fields(helper(env, "get", "protocol=https\nhost=oauth.test\n\n").stdout)
+    assert got["password"] == "access-token-1"
+    assert got["username"] == "oauth2"
+    assert got["password_expiry_utc"] == "4070908800"
+    # git's store and erase after using it never replace or drop the grant.
+    helper(env, "store", "protocol=https\nhost=oauth.test\nusername=oauth2\npassword=x\n\n")
+    helper(env, "erase", "protocol=https\nhost=oauth.test\nusername=oauth2\n\n")
+    assert credd(env, "get", "git:https://oauth.test").stdout == "access-token-1\n"
+
+
+def test_store_updates_a_credential_made_by_hand(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    credd(
+        env, "set", "git:https://github.com", "--username", "octo", "--label", "team=a", input="v1"
+    )
+    request = "protocol=https\nhost=github.com\nusername=octo\npassword=v2\n\n"
+    assert helper(env, "store", request).returncode == 0
+    [stored] = json.loads(credd(env, "list", "--json").stdout)["credentials"]
+    assert stored["name"] == "git:https://github.com"
+    assert stored["labels"] == {"team": "a", "protocol": "https", "host": "github.com"}
+    assert credd(env, "get", "git:https://github.com").stdout == "v2\n"
+
+
+def test_a_secret_with_a_newline_is_never_answered(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    name = "git:https://u@nl.test"
+    credd(env, "set", name, "--username", "u", input="pw\nusername=evil\n")
+    got = helper(env, "get", "protocol=https\nhost=nl.test\n\n")
+    assert (got.returncode, got.stdout) == (0, "")
+    assert "newline" in got.stderr
+    assert "evil" not in got.stderr
+
+
+def test_no_daemon_answers_nothing_with_a_hint(headless_credd_env: dict[str, str]) -> None:
+    env = headless_credd_env
+    for action in ("get", "store", "erase"):
+        result = helper(env, action, "protocol=https\nhost=h.test\nusername=u\npassword=p\n\n")
+        assert (result.returncode, result.stdout) == (0, ""), action
+        assert "credd serve" in result.stderr
+        assert "password=p" not in result.stderr
+
+
+def test_clone_and_push_over_http_with_basic_auth(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], short_tmp: Path
+) -> None:
+    env = git_env(headless_credd_env)
+    with GitHttpServer(short_tmp / "srv", "alice", "s3cr3t-t0ken") as server:
+        url = f"{server.url}/repo.git"
+        # Without a credential: refused (no prompt), nothing stored.
+        denied = git(env, "clone", url, str(short_tmp / "denied"))
+        assert denied.returncode != 0
+        assert credd(env, "list").stdout == ""
+
+        host = f"127.0.0.1:{server.port}"
+        assert (
+            credd(
+                env, "set", f"git:http://alice@{host}", "--username", "alice", input="s3cr3t-t0ken"
+            ).returncode
+            == 0
+        )
+        work = short_tmp / "work"
+        clone = git(env, "clone", url, str(work))
+        assert clone.returncode == 0, clone.stderr
+        (work / "f.txt").write_text("hello\n")
+        assert git(env, "-C", str(work), "add", "f.txt").returncode == 0
+        assert git(env, "-C", str(work), "commit", "-qm", "one").returncode == 0
+        push = git(env, "-C", str(work), "push", "-q", "origin", "HEAD")
+        assert push.returncode == 0, push.stderr
+        assert server.authorized_requests > 0
+    assert "s3cr3t-t0ken" not in (work / ".git" / "config").read_text()
+    assert not (Path(env["HOME"]) / ".git-credentials").exists()
