@@ -40,6 +40,8 @@ class Sizes:
     duration: float  # seconds of each throughput run
     writes: int  # durable writes in a row
     credentials: int  # the large store
+    oauth_credentials: int  # OAuth credentials expiring within one minute
+    oauth_spread: float  # seconds over which their expiries are spread
 
     @classmethod
     def full(cls) -> Sizes:
@@ -51,6 +53,8 @@ class Sizes:
             duration=10.0,
             writes=1000,
             credentials=10_000,
+            oauth_credentials=1000,
+            oauth_spread=58.0,
         )
 
     @classmethod
@@ -63,6 +67,8 @@ class Sizes:
             duration=0.5,
             writes=10,
             credentials=100,
+            oauth_credentials=10,
+            oauth_spread=3.0,
         )
 
 
@@ -140,6 +146,10 @@ class Environment:
         )
         self._stack.callback(_terminate, proc)
         return proc
+
+    def adopt(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop this process (by pid) with the environment."""
+        self._stack.callback(_terminate, proc)
 
     @contextlib.contextmanager
     def folder(self, name: str) -> Iterator[Path]:

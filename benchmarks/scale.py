@@ -44,8 +44,8 @@ class _AddMany:
         return StoreState(credentials={**state.credentials, **added})
 
 
-def build_store(credd_env: dict[str, str], count: int) -> None:
-    """Seal a store of `count` credentials with the daemon's own code and key policy."""
+def build_store(credd_env: dict[str, str], change: object) -> None:
+    """Seal a store holding what ``change`` adds, with the daemon's own code and key policy."""
     from credd.paths import resolve_paths
     from credd.store.files import StoreFile
     from credd.store.keys import build_key_policy
@@ -55,7 +55,7 @@ def build_store(credd_env: dict[str, str], count: int) -> None:
     keys = build_key_policy("auto", paths.key_file, paths.keyring_account, 10.0)
     vault = Vault(StoreFile(paths.store), keys)
     vault.unlock()
-    vault.commit(_AddMany(count))  # type: ignore[arg-type]
+    vault.commit(change)  # type: ignore[arg-type]
     if vault.key_source().insecure:
         raise RuntimeError("the benchmark store fell back to the key file: no Secret Service")
 
@@ -95,7 +95,7 @@ def run(env: Environment) -> list[Row]:
     sizes = env.sizes
     count = sizes.credentials
     credd_env = env.credd_env()
-    build_store(credd_env, count)
+    build_store(credd_env, _AddMany(count))
     first = "host0.example/repo0"
     starts = Sample.of([time_start(credd_env, first) for _ in range(max(3, sizes.trials // 5))])
 

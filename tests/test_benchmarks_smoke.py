@@ -46,10 +46,10 @@ def test_quick_run_prints_the_whole_table() -> None:
         "`credd get NAME`, whole process",
         "`git-credential-credd get`, whole process",
         "daemon memory (RSS), idle after start",
-        "1,000 OAuth credentials expiring within one minute",
         "`import credd_client` (fresh interpreter)",
     ):
         assert expected in metrics
     assert any(m.startswith("throughput,") for m in metrics)
+    assert any("OAuth credentials expiring within" in m for m in metrics)
     assert any("durable writes in a row" in m for m in metrics)
     assert any(m.endswith("daemon start to first answer") for m in metrics)
