@@ -1,4 +1,4 @@
-"""HTTP/1.1 over the daemon's AF_UNIX socket: the only code in the client that opens one.
+"""HTTP/1.1 over the daemon's AF_UNIX socket (on Windows, its named pipe, see `_pipe`).
 
 Not `http.client`: it costs more to import than the rest of this package together, and a
 command line tool pays that on every run. The daemon speaks a small, well-behaved subset of
@@ -57,6 +57,10 @@ class Response:
         self.body = body
 
 
+class NoDaemon(DaemonUnavailable):
+    """Nothing listens on the socket: the case a daemon may be started for (autostart)."""
+
+
 class _StaleConnection(Exception):
     """The daemon closed the connection before answering: the request may be sent again."""
 
@@ -111,17 +115,22 @@ class UnixTransport:
             self._sock = None
 
     def _connect(self) -> None:
-        if not hasattr(socket, "AF_UNIX"):
-            raise DaemonUnavailable(
-                f"cannot reach {self.path}: the named pipe transport is not written yet"
-            )
+        if sys.platform == "win32":  # pragma: no cover - the named pipe; not run by the tests
+            from ._pipe import open_pipe
+
+            pipe = open_pipe(self.path, self.timeout, START_HINT)
+            self._sock, self._reader = pipe, pipe.makefile("rb")  # type: ignore[assignment]
+            return
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
             check_socket_folder(os.path.dirname(self.path) or ".")
             sock.connect(self.path)
             _check_peer(sock, self.path)
-        except (FileNotFoundError, ConnectionRefusedError, TimeoutError) as exc:
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            sock.close()
+            raise NoDaemon(f"no daemon answers on {self.path}; {START_HINT}") from exc
+        except TimeoutError as exc:
             sock.close()
             raise DaemonUnavailable(f"no daemon answers on {self.path}; {START_HINT}") from exc
         except BlockingIOError as exc:  # a Unix socket's full listen queue fails at once

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 
 from ._paths import socket_path as default_socket_path
-from ._transport import UnixTransport
+from ._transport import NoDaemon, UnixTransport
 from .errors import CreddError, InvalidRequest, ProtocolError, error_for_code
 from .models import Credential, Status
 
@@ -36,9 +37,14 @@ class Client:
     `close`. Not thread-safe: one `Client` per thread.
     """
 
-    def __init__(self, socket_path: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, socket_path: str | None = None, timeout: float = 10.0, autostart: bool | None = None
+    ) -> None:
+        """``autostart``: start a daemon when none answers; None decides as the contract says
+        (``CREDD_AUTOSTART``, else ``autostart`` in config.toml), read only when needed."""
         self.socket_path = default_socket_path() if socket_path is None else socket_path
         self._transport = UnixTransport(self.socket_path, timeout)
+        self._autostart = autostart
 
     def __enter__(self) -> Client:
         return self
@@ -117,9 +123,26 @@ class Client:
         """Make the daemon drop its key and every plaintext until `unlock`."""
         self._send("POST", "/v1/lock")
 
-    def unlock(self) -> None:
-        """Make the daemon fetch its key again."""
-        self._send("POST", "/v1/unlock")
+    def unlock(self, passphrase: str | None = None) -> None:
+        """Make the daemon fetch its key again; a store sealed with a passphrase needs it."""
+        if passphrase is None:
+            self._send("POST", "/v1/unlock")
+        else:
+            self._send("POST", "/v1/unlock", {"passphrase": passphrase})
+
+    def rekey(self, to: str, passphrase: str | None = None) -> dict[str, Any]:
+        """Re-encrypt the store under another key source: keyring, keyfile or passphrase."""
+        body: dict[str, Any] = {"to": to}
+        if passphrase is not None:
+            body["passphrase"] = passphrase
+        return self._call("POST", "/v1/rekey", body)
+
+    def _may_autostart(self) -> bool:
+        if self._autostart is None:
+            from ._autostart import enabled
+
+            self._autostart = enabled(os.environ)
+        return self._autostart
 
     def _call(
         self, method: str, target: str, body: Mapping[str, Any] | None = None
@@ -139,7 +162,15 @@ class Client:
     def _send(self, method: str, target: str, body: Mapping[str, Any] | None = None) -> Response:
         """Send a request; raise the error a non-2xx answer stands for."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        response = self._transport.request(method, target, payload)
+        try:
+            response = self._transport.request(method, target, payload)
+        except NoDaemon:
+            if not self._may_autostart():
+                raise
+            from ._autostart import start_daemon
+
+            start_daemon(self.socket_path, os.environ)
+            response = self._transport.request(method, target, payload)
         if not 200 <= response.status < 300:
             raise _error_from(response)
         return response

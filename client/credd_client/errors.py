@@ -8,6 +8,7 @@
     ├── NotFound             no such credential or path               exit 4
     ├── NeedsLogin           an OAuth grant needs `credd login`        exit 5
     ├── Locked               the daemon holds no key                  exit 1
+    │   └── WrongPassphrase  `credd unlock` was given the wrong one   exit 1
     ├── StoreUnreadable      the store file does not decrypt or parse exit 1
     ├── WriteFailed          the store could not be written (disk full) exit 1
     ├── RefreshFailed        an access token expired, refresh failed exit 1
@@ -34,6 +35,7 @@ __all__ = [
     "RefreshFailed",
     "StoreUnreadable",
     "WriteFailed",
+    "WrongPassphrase",
     "error_for_code",
 ]
 
@@ -89,6 +91,11 @@ class Locked(CreddError):
     status = 423
 
 
+class WrongPassphrase(Locked):
+    code = "wrong_passphrase"
+    status = 403
+
+
 class StoreUnreadable(CreddError):
     code = "store_unreadable"
     status = 503
@@ -124,6 +131,7 @@ _BY_CODE: dict[str, type[CreddError]] = {
         NotFound,
         NeedsLogin,
         Locked,
+        WrongPassphrase,
         StoreUnreadable,
         WriteFailed,
         RefreshFailed,

@@ -1,14 +1,14 @@
 """Settings from `config.toml`, validated once at start.
 
-A bad file is reported with the option (and, for TOML syntax errors, the line) at fault,
-never with a traceback.
+A bad file is reported with the line and the option at fault, never with a traceback.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,7 +25,8 @@ class Config(BaseModel):
     key_backend: KeyBackend = Field(
         "auto",
         description="auto: OS keyring, else an insecure key file (reported); keyring: "
-        "refuse to start without a secure keyring; keyfile: always the key file",
+        "refuse to start without a secure keyring; keyfile: always the key file; "
+        "passphrase: the key wrapped under a passphrase `credd unlock` asks for",
     )
     keyring_timeout: float = Field(10.0, gt=0, le=300, description="seconds per keyring call")
     lock_after: float | None = Field(
@@ -62,8 +63,32 @@ def load_config(path: Path) -> Config:
     try:
         return Config.model_validate(document)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(file)'}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = "; ".join(_describe(error, text) for error in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
+
+
+def _describe(error: Any, text: str) -> str:
+    """`line 3, option 'lock_after': Input should be greater than 0`, from pydantic's error."""
+    option = ".".join(str(part) for part in error["loc"])
+    if not option:
+        return str(error["msg"])
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = f"unknown option (known: {', '.join(Config.model_fields)})"
+    line = option_line(text, str(error["loc"][0]))
+    where = f"line {line}, " if line is not None else ""
+    return f"{where}option {option!r}: {message}"
+
+
+def option_line(text: str, option: str) -> int | None:
+    """The line that sets a top-level option, found by scanning the text (tomllib has no
+    positions); None when it is not written as a plain `option = ...` line."""
+    pattern = re.compile(
+        rf"""^\s*(?:{re.escape(option)}|"{re.escape(option)}"|'{re.escape(option)}')\s*="""
+    )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("["):  # past the top level: tables do not hold options
+            return None
+        if pattern.match(line):
+            return number
+    return None

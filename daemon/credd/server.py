@@ -3,6 +3,10 @@
 uvicorn would chmod a socket it binds itself to 0666, so the socket is bound here, inside a
 0700 folder with a 0177 umask, and handed over with `serve(sockets=[...])`. Every connection's
 peer credentials are checked before a byte of HTTP is read.
+
+Under systemd socket activation the socket is systemd's: it is taken as passed (its folder
+still checked), never unlinked, and readiness is reported with sd_notify. Binding is
+serialised by a lock file beside the socket, so two daemons started at once never both bind.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from filelock import FileLock
 
 from credd_client import Client
 from credd_client.errors import CreddError
 
 from . import __version__
+from .activation import ActivationError, inherited_socket, notify
 from .api.fastpath import FastPath
 from .api.routes import create_app
 from .config import Config
@@ -33,12 +39,14 @@ from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
+from .winpipe import PipeStartError
 
 log = logging.getLogger("credd")
 
 SOCKET_MODE = 0o600
 FOLDER_MODE = 0o700
 SOCKET_WATCH_SECONDS = 5.0
+BIND_LOCK_TIMEOUT = 30.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -68,37 +76,95 @@ def prepare_socket_folder(folder: Path) -> None:
 
 
 def another_daemon_answers(path: Path) -> int | None:
-    """The pid of a live daemon on this socket, or None when nothing answers."""
+    """The pid of a live daemon on this socket (0 if it cannot say yet), or None when none.
+
+    A socket someone listens on accepts a connection even before its daemon answers HTTP
+    (it may still be fetching its key): that daemon is alive, not stale.
+    """
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with Client(str(path), timeout=2.0) as client:
+        probe.settimeout(2.0)
+        probe.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        return None
+    except OSError:
+        return 0  # listening but busy (full queue, timeout): alive
+    finally:
+        probe.close()
+    try:
+        with Client(str(path), timeout=5.0, autostart=False) as client:
             return client.status().pid
     except CreddError:
-        return None
+        return 0
+
+
+class Listener:
+    """The listening socket and who owns its file: credd (bound here) or systemd."""
+
+    def __init__(self, sock: socket.socket, path: Path, *, activated: bool) -> None:
+        self.sock = sock
+        self.path = path
+        self.activated = activated
+        self.inode = path.lstat().st_ino
+
+    def close(self) -> None:
+        """Close; remove the socket file only if credd bound it and it is still ours."""
+        if not self.activated:
+            with contextlib.suppress(FileNotFoundError):
+                if self.path.lstat().st_ino == self.inode:
+                    self.path.unlink()
+        self.sock.close()
+
+
+def open_listener(path: Path) -> Listener:
+    """The socket systemd passed, or a new one bound here."""
+    try:
+        inherited = inherited_socket()
+    except ActivationError as exc:
+        raise StartupError(str(exc)) from None
+    if inherited is None:
+        return Listener(bind_socket(path), path, activated=False)
+    bound = inherited.getsockname()
+    if bound != str(path):
+        inherited.close()
+        raise StartupError(
+            f"systemd passed a socket bound to {bound!r}, but clients look for {path} "
+            "(CREDD_SOCKET, XDG_RUNTIME_DIR); make ListenStream= and the environment agree, "
+            "or run `credd service install` again"
+        )
+    prepare_socket_folder(path.parent)
+    log.info("serving on the socket systemd passed (%s)", path)
+    return Listener(inherited, path, activated=True)
 
 
 def bind_socket(path: Path) -> socket.socket:
     prepare_socket_folder(path.parent)
-    if path.exists() or path.is_symlink():
-        pid = another_daemon_answers(path)
-        if pid is not None:
-            raise StartupError(
-                f"another credd daemon (pid {pid}) already answers on {path}; leaving it alone"
-            )
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise StartupError(f"{path} exists and is not a socket; remove it or set CREDD_SOCKET")
-        log.info("replacing the stale socket %s left by a daemon that is gone", path)
-        path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    previous = os.umask(0o177)
-    try:
-        sock.bind(str(path))
-    except OSError as exc:
-        sock.close()
-        raise StartupError(f"cannot bind {path}: {exc.strerror}") from None
-    finally:
-        os.umask(previous)
-    os.chmod(path, SOCKET_MODE)
-    sock.listen(128)
+    lock = FileLock(path.with_name(path.name + ".lock"), timeout=BIND_LOCK_TIMEOUT, mode=0o600)
+    with lock:  # check-and-bind as one step: of two daemons started at once, one binds
+        if path.exists() or path.is_symlink():
+            pid = another_daemon_answers(path)
+            if pid is not None:
+                who = f"pid {pid}" if pid else "starting"
+                raise StartupError(
+                    f"another credd daemon ({who}) already answers on {path}; leaving it alone"
+                )
+            if not stat.S_ISSOCK(path.lstat().st_mode):
+                raise StartupError(
+                    f"{path} exists and is not a socket; remove it or set CREDD_SOCKET"
+                )
+            log.info("replacing the stale socket %s left by a daemon that is gone", path)
+            path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        previous = os.umask(0o177)
+        try:
+            sock.bind(str(path))
+        except OSError as exc:
+            sock.close()
+            raise StartupError(f"cannot bind {path}: {exc.strerror}") from None
+        finally:
+            os.umask(previous)
+        os.chmod(path, SOCKET_MODE)
+        sock.listen(128)
     sock.setblocking(False)
     return sock
 
@@ -182,23 +248,39 @@ def report_key_source(service: CredentialService) -> None:
         log.info("store key in %s", source.describe())
 
 
-async def watch_socket(server: uvicorn.Server, path: Path, inode: int) -> None:
-    """Stop when the socket file is removed or replaced (a logout cleaner, a new daemon)."""
+async def watch_socket(server: uvicorn.Server, listener: Listener) -> None:
+    """Stop when the socket file is removed or replaced (a logout cleaner, a new daemon).
+
+    Under socket activation only systemd can bind it again (`systemctl --user restart
+    credd.socket`); exiting lets the next start find the state as it is.
+    """
+    path = listener.path
     while not server.should_exit:
         await asyncio.sleep(SOCKET_WATCH_SECONDS)
         try:
             current = path.lstat().st_ino
         except FileNotFoundError:
             current = None
-        if current != inode:
-            log.warning("the socket %s was removed or replaced; stopping", path)
+        if current != listener.inode:
+            hint = " (run `systemctl --user restart credd.socket`)" if listener.activated else ""
+            log.warning("the socket %s was removed or replaced; stopping%s", path, hint)
             server.should_exit = True
+
+
+class _NotifyingServer(uvicorn.Server):
+    """uvicorn's server, telling systemd once it accepts requests."""
+
+    ready_status = ""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            notify("READY=1", f"STATUS={self.ready_status}")
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
     service = build_service(config, paths)
-    sock = bind_socket(paths.socket)
-    inode = paths.socket.lstat().st_ino
+    listener = None if sys.platform == "win32" else open_listener(paths.socket)
     uv_config = uvicorn.Config(
         FastPath(create_app(service), service),
         http=make_peer_checking_protocol(),
@@ -210,29 +292,45 @@ async def serve(config: Config, paths: StatePaths) -> None:
         proxy_headers=False,  # a private Unix socket: there is no proxy to believe
         date_header=False,
     )
-    server = uvicorn.Server(uv_config)
+    server = _server_for(uv_config, paths)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)
     if service.vault.locked:
         log.warning("locked: %s", service.vault.locked_reason)
+    server.ready_status = service.summary()
     service.refresher.start()
-    watcher = asyncio.create_task(watch_socket(server, paths.socket, inode))
+    background = service.start_background_tasks()
+    if listener is not None:
+        background.append(asyncio.create_task(watch_socket(server, listener)))
     # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal again
     # against the handlers it found: make those ignore it, so a clean stop exits 0.
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
     try:
-        await server.serve(sockets=[sock])
+        await server.serve(sockets=None if listener is None else [listener.sock])
+    except PipeStartError as exc:  # pragma: no cover - Windows only
+        raise StartupError(str(exc)) from None
     finally:
+        notify("STOPPING=1", "STATUS=stopping")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        watcher.cancel()
+        for task in background:
+            task.cancel()
         await service.refresher.stop()
-        with contextlib.suppress(FileNotFoundError):
-            if paths.socket.lstat().st_ino == inode:
-                paths.socket.unlink()
-        sock.close()
+        if listener is not None:
+            listener.close()
         log.info("credd stopped")
+
+
+def _server_for(uv_config: uvicorn.Config, paths: StatePaths) -> _NotifyingServer:
+    if sys.platform == "win32":  # pragma: no cover - Windows only, not run by the tests
+        from .winpipe import NamedPipeServer
+
+        class PipeServer(NamedPipeServer, _NotifyingServer):
+            pass
+
+        return PipeServer(uv_config, str(paths.socket))
+    return _NotifyingServer(uv_config)
 
 
 def configure_logging(level: str) -> None:

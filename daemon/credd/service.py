@@ -2,18 +2,25 @@
 
 Reads are served from memory on the event loop; anything that touches the keyring or the
 disk runs in a worker thread so one slow fsync or D-Bus call never stalls other clients.
+
+Locking: `credd lock` holds the daemon locked until `credd unlock`; `lock_after` drops the key
+after that long without a credential request (an idle lock), and the next request unlocks
+through the keyring again. A store sealed with a passphrase is never unlocked on demand: only
+`credd unlock` with the passphrase opens it. Every lock goes through `_drop_key`: a locked
+daemon holds no key, so it refreshes nothing until it is unlocked again (see there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from credd_client.errors import Locked, NotFound
+from credd_client.errors import InvalidRequest, Locked, NotFound, StoreUnreadable
 
 from . import __version__
 from .config import Config
@@ -25,8 +32,12 @@ from .store.core import DeleteCredential, DeleteRegistration, PutCredential, Put
 from .store.records import Credential, Registration, format_time, utc_now
 from .store.vault import Vault
 
+log = logging.getLogger(__name__)
+
 # After a failed unlock, requests do not ask the keyring again sooner than this.
 UNLOCK_RETRY_SECONDS = 5.0
+# A due idle lock postponed by a refresh in flight is tried again this often.
+IDLE_LOCK_RECHECK = 1.0
 
 
 class CredentialService:
@@ -49,15 +60,21 @@ class CredentialService:
         self._unlock_gate = asyncio.Lock()
         self._last_failed_unlock: float | None = None
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
+        self._last_use = time.monotonic()
 
     # --- lock state ------------------------------------------------------------------------
 
     async def _ready(self) -> None:
-        """Unlock on demand unless the user locked explicitly."""
+        """Unlock on demand unless the user locked explicitly or a passphrase is needed."""
+        self._last_use = time.monotonic()
         if not self.vault.locked:
             return
         if self._held_locked:
             raise Locked("credd is locked; run `credd unlock`")
+        if self.vault.key_source().interactive:
+            if self.vault.unreadable_reason is not None:  # a damaged store says so first
+                raise StoreUnreadable(self.vault.unreadable_reason)
+            raise Locked("credd is locked: run `credd unlock` and type the store's passphrase")
         failed = self._last_failed_unlock
         if failed is not None and time.monotonic() - failed < UNLOCK_RETRY_SECONDS:
             self.vault.state()  # raises the reason of the last attempt
@@ -75,21 +92,103 @@ class CredentialService:
             self._last_failed_unlock = None
             self.refresher.changed()
 
+    def _drop_key(self, reason: str) -> None:
+        """Every lock comes here: the key and every plaintext leave memory.
+
+        Background refresh needs the key, so it stops with it: the refresher schedules
+        nothing while the vault is locked, and refreshes that came due meanwhile start at
+        the next unlock. A refresh already sent when `credd lock` comes keeps its answer
+        (a rotated refresh token) in memory until the unlock lets it be stored: dropping it
+        would lose the grant. An idle lock instead waits until no refresh is in flight.
+        """
+        self.vault.lock(reason)
+
     async def lock(self) -> None:
         self._held_locked = True
-        self.vault.lock("locked by `credd lock`; run `credd unlock`")
+        self._drop_key("locked by `credd lock`; run `credd unlock`")
 
-    async def unlock(self) -> None:
+    async def unlock(self, passphrase: str | None = None) -> None:
+        """Fetch the key again; a passphrase store needs ``passphrase`` (used once, dropped)."""
         self._held_locked = False
         self._last_failed_unlock = None
-        await self._unlock()
+        self._last_use = time.monotonic()
+        source = self.vault.keys.passphrase
+        if self.vault.locked and self.vault.key_source().interactive:
+            if passphrase is None:
+                raise Locked("this store is sealed with a passphrase: `credd unlock` asks for it")
+        elif passphrase is not None and self.vault.locked:
+            raise InvalidRequest(
+                f"this store's key is in {self.vault.key_source().describe()}, not a passphrase"
+            )
+        async with self._unlock_gate:
+            if not self.vault.locked:
+                return
+            source.provide(passphrase)
+            try:
+                await asyncio.to_thread(self.vault.unlock)
+            finally:
+                source.provide(None)
+            self._last_use = time.monotonic()  # the idle time counts from the unlock
+            self.refresher.changed()
+
+    async def rekey(self, target: str, passphrase: str | None = None) -> dict[str, Any]:
+        """Re-encrypt the store under a new key source; the old key goes once it is safe."""
+        await self._ready()
+        new = self.vault.keys.by_name(target)
+        if new.interactive and passphrase is None:
+            raise InvalidRequest("moving the store to a passphrase needs the new passphrase")
+        if not new.interactive and passphrase is not None:
+            raise InvalidRequest(f"{target} takes no passphrase")
+        async with self._unlock_gate:
+            self.vault.keys.passphrase.provide(passphrase)
+            try:
+                old = await asyncio.to_thread(self.vault.rekey, new)
+            finally:
+                self.vault.keys.passphrase.provide(None)
+        log.info("store re-encrypted: from %s to %s", old.describe(), new.describe())
+        return {"from": old.name, "to": new.name, "key_backend": new.describe()}
 
     async def try_unlock_at_start(self) -> None:
         """Fetch the key once at start, so the first client does not wait for the keyring."""
+        if self.vault.key_source().interactive:
+            self.vault.lock("waiting for the passphrase: run `credd unlock`")
+            return
         try:
             await self._unlock()
         except Exception:  # reported by status and on every request; the daemon serves on
             return
+
+    # --- idle lock -------------------------------------------------------------------------
+
+    def start_background_tasks(self) -> list[asyncio.Task[None]]:
+        tasks = []
+        if self.config.lock_after is not None:
+            tasks.append(asyncio.create_task(self._idle_lock(self.config.lock_after)))
+        return tasks
+
+    def locks_in(self) -> float | None:
+        """Seconds until the idle lock, or None when none is due (locked, or no lock_after)."""
+        if self.config.lock_after is None or self.vault.locked:
+            return None
+        return max(0.0, self._last_use + self.config.lock_after - time.monotonic())
+
+    async def _idle_lock(self, lock_after: float) -> None:
+        while True:
+            remaining = self.locks_in()
+            if remaining is None:
+                remaining = lock_after
+            elif remaining <= 0 and self.refresher.busy():
+                remaining = IDLE_LOCK_RECHECK  # a refresh's answer must be stored first
+            elif remaining <= 0:
+                then = (
+                    "run `credd unlock`"
+                    if self.vault.key_source().interactive
+                    else "the next request unlocks again"
+                )
+                self._drop_key(f"idle for {lock_after:g} s (lock_after); {then}")
+                log.info("locked after %g s without requests", lock_after)
+                remaining = lock_after
+            await asyncio.sleep(remaining)
 
     # --- credentials -----------------------------------------------------------------------
 
@@ -178,9 +277,24 @@ class CredentialService:
             },
             "locked": vault.locked,
             "lock_reason": vault.locked_reason if vault.locked else None,
+            "lock_after": self.config.lock_after,
+            "locks_at": self._locks_at(),
             "credentials": counts,
             "oauth": oauth,
         }
+
+    def _locks_at(self) -> str | None:
+        remaining = self.locks_in()
+        if remaining is None:
+            return None
+        return format_time(utc_now() + timedelta(seconds=remaining))
+
+    def summary(self) -> str:
+        """One line for `systemctl --user status`."""
+        source = self.vault.key_source()
+        state = "locked" if self.vault.locked else "unlocked"
+        insecure = ", INSECURE" if source.insecure else ""
+        return f"serving on {self.paths.socket}; {state}; key: {source.name}{insecure}"
 
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:

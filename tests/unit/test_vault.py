@@ -11,6 +11,7 @@ import pytest
 from credd.store.core import DeleteCredential, PutCredential, new_key
 from credd.store.files import StoreFile
 from credd.store.keys import KeyFileKeySource, KeyPolicy, KeySource
+from credd.store.passphrase import PassphraseKeySource
 from credd.store.records import Credential
 from credd.store.vault import Vault
 from credd_client.errors import Locked, NotFound, StoreUnreadable
@@ -40,9 +41,14 @@ class MemoryKeys(KeySource):
             raise Locked("no key in memory")
         return self.key
 
+    def discard(self, params: Mapping[str, Any]) -> None:
+        self.key = None
+
 
 def make_vault(tmp_path: Path, keys: MemoryKeys) -> Vault:
-    policy = KeyPolicy("auto", None, KeyFileKeySource(tmp_path / "k", "test"), "test")
+    policy = KeyPolicy(
+        "auto", None, KeyFileKeySource(tmp_path / "k", "test"), "test", PassphraseKeySource(2**10)
+    )
     policy.keyring = keys  # type: ignore[assignment]
     vault = Vault(StoreFile(tmp_path / "store.credd"), policy)
     vault.unlock()
@@ -120,7 +126,9 @@ def test_an_unreadable_store_is_never_overwritten(tmp_path: Path) -> None:
 
 def test_an_unreadable_store_keeps_a_new_daemon_locked(tmp_path: Path) -> None:
     (tmp_path / "store.credd").write_bytes(b"garbage")
-    policy = KeyPolicy("auto", None, KeyFileKeySource(tmp_path / "k", "test"), "test")
+    policy = KeyPolicy(
+        "auto", None, KeyFileKeySource(tmp_path / "k", "test"), "test", PassphraseKeySource(2**10)
+    )
     vault = Vault(StoreFile(tmp_path / "store.credd"), policy)
     with pytest.raises(StoreUnreadable):
         vault.unlock()

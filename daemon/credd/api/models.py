@@ -119,6 +119,29 @@ class LockState(BaseModel):
     locked: bool
 
 
+class UnlockIn(BaseModel):
+    """The body of `POST /v1/unlock`, for a store sealed with a passphrase."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passphrase: str | None = Field(None, min_length=1, max_length=4096)
+
+
+class RekeyIn(BaseModel):
+    """The body of `POST /v1/rekey`: the key source to move the store to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Literal["keyring", "keyfile", "passphrase"]
+    passphrase: str | None = Field(None, min_length=1, max_length=4096)
+
+
+class RekeyOut(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    key_backend: str
+
+
 class StoreStatus(BaseModel):
     path: str
     exists: bool
@@ -217,6 +240,8 @@ class StatusOut(BaseModel):
     key_backend: KeyBackendStatus
     locked: bool
     lock_reason: str | None
+    lock_after: float | None
+    locks_at: datetime | None
     credentials: CredentialCounts
     oauth: OAuthSummary
 

@@ -22,7 +22,10 @@ from .models import (
     LockState,
     RegistrationIn,
     RegistrationOut,
+    RekeyIn,
+    RekeyOut,
     StatusOut,
+    UnlockIn,
     render_credential,
     render_registration,
 )
@@ -137,8 +140,12 @@ def _router(service: CredentialService) -> APIRouter:
         return JSONResponse({"locked": True})
 
     @router.post("/unlock", response_model=LockState)
-    async def unlock() -> JSONResponse:
-        await service.unlock()
+    async def unlock(body: UnlockIn | None = None) -> JSONResponse:
+        await service.unlock(None if body is None else body.passphrase)
         return JSONResponse({"locked": False})
+
+    @router.post("/rekey", response_model=RekeyOut)
+    async def rekey(body: RekeyIn) -> JSONResponse:
+        return JSONResponse(await service.rekey(body.to, body.passphrase))
 
     return router

@@ -28,6 +28,8 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "oauth": ("login", "logout", "refresh"),
     "exec": ("exec",),
     "importer": ("import",),
+    "keys": ("rekey",),
+    "service": ("service",),
 }
 
 

@@ -23,13 +23,16 @@ def register(commands: Any) -> None:
     lock = commands.add_parser("lock", help="drop the key and every plaintext from memory")
     lock.set_defaults(run=run_lock)
 
-    unlock = commands.add_parser("unlock", help="fetch the key again")
+    unlock = commands.add_parser(
+        "unlock",
+        help="fetch the key again (asks for the passphrase of a passphrase store)",
+    )
     unlock.set_defaults(run=run_unlock)
 
 
 def run_status(args: argparse.Namespace) -> int:
     try:
-        with Client() as client:
+        with Client(autostart=False) as client:
             status = client.status().raw
     except DaemonUnavailable as exc:
         if args.json:
@@ -65,6 +68,13 @@ def format_status(status: dict[str, Any]) -> str:
     lock = "locked" if status["locked"] else "unlocked"
     if status["locked"] and status.get("lock_reason"):
         lock += f" ({status['lock_reason']})"
+    elif status.get("locks_at"):
+        lock += (
+            f"; locks at {status['locks_at']} after {_duration(status['lock_after'])} "
+            "without requests"
+        )
+    elif status.get("lock_after") is None:
+        lock += "; no idle lock (lock_after unset)"
     lines.append(f"state:       {lock}")
     size = "" if store["size"] is None else f", {store['size']} bytes"
     lines.append(f"store:       {store['path']} ({store['state']}{size})")
@@ -117,14 +127,21 @@ def _duration(seconds: float) -> str:
 
 
 def run_lock(_: argparse.Namespace) -> int:
-    with Client() as client:
+    with Client(autostart=False) as client:
         client.lock()
     print("credd is locked: the key and every secret are out of its memory")
     return 0
 
 
 def run_unlock(_: argparse.Namespace) -> int:
+    from .keys import unlock_with_passphrase
+
     with Client() as client:
-        client.unlock()
-    print("credd is unlocked")
+        status = client.status()
+        if status.locked and status.key_backend.get("name") == "passphrase":
+            message = unlock_with_passphrase(client, status.raw)
+        else:
+            client.unlock()
+            message = "credd is unlocked"
+    print(message)
     return 0

@@ -106,6 +106,10 @@ class Refresher:
         """The store changed (a PUT, an unlock): look at the schedule again."""
         self._wake.set()
 
+    def busy(self) -> bool:
+        """A refresh is in flight, or its answer is not stored yet: an idle lock waits."""
+        return bool(self._inflight or self._unsaved)
+
     # --- what the API calls ----------------------------------------------------------------
 
     def plan(self, credential: Credential) -> Credential:

@@ -34,6 +34,8 @@ class FileVersion:
 def ensure_private_folder(folder: Path) -> None:
     """Create the folder 0700 if absent; refuse one that belongs to someone else."""
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    if not hasattr(os, "getuid"):  # Windows: the profile folder's ACL protects it
+        return
     info = folder.stat()
     if info.st_uid != os.getuid():
         raise StoreUnreadable(

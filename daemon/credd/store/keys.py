@@ -18,12 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from credd_client.errors import Locked
+from credd_client.errors import InvalidRequest, Locked
 
 from .core import KEY_SIZE, new_key
 from .files import FILE_MODE, ensure_private_folder
+
+if TYPE_CHECKING:
+    from .passphrase import PassphraseKeySource
 
 KEYRING_SERVICE = "credd"
 KEYRING_TIMEOUT = 10.0
@@ -109,6 +112,8 @@ class KeySource(ABC):
     name: str
     insecure = False
     reason: str | None = None
+    # True when the key needs the user's input (a passphrase): no unlock on demand.
+    interactive = False
 
     @abstractmethod
     def describe(self) -> str: ...
@@ -120,6 +125,10 @@ class KeySource(ABC):
     @abstractmethod
     def load(self, params: Mapping[str, Any]) -> bytes:
         """The key that sealed a store with these header params; Locked when it cannot be had."""
+
+    @abstractmethod
+    def discard(self, params: Mapping[str, Any]) -> None:
+        """Remove the key kept for these params, once no store needs it (`credd rekey`)."""
 
 
 def _decode_key(text: str, where: str) -> bytes:
@@ -181,6 +190,13 @@ class KeyringKeySource(KeySource):
             )
         return _decode_key(text, self.describe())
 
+    def discard(self, params: Mapping[str, Any]) -> None:
+        service = str(params.get("service", KEYRING_SERVICE))
+        account = str(params.get("account", self.account))
+        self._call(
+            "remove the old store key", lambda: self.backend.delete_password(service, account)
+        )
+
 
 class KeyFileKeySource(KeySource):
     """The insecure fallback: the key in a 0600 file beside the store."""
@@ -221,19 +237,31 @@ class KeyFileKeySource(KeySource):
             raise Locked(f"cannot read the key file {path}: {exc.strerror}") from None
         return _decode_key(text, str(path))
 
+    def discard(self, params: Mapping[str, Any]) -> None:
+        path = self.path.with_name(str(params.get("file", self.path.name)))
+        path.unlink(missing_ok=True)
+
 
 class KeyPolicy:
     """Which source seals a new store, and which opens an existing one (its header says)."""
 
     def __init__(
-        self, mode: str, keyring: KeyringKeySource | None, keyfile: KeyFileKeySource, tried: str
+        self,
+        mode: str,
+        keyring: KeyringKeySource | None,
+        keyfile: KeyFileKeySource,
+        tried: str,
+        passphrase: PassphraseKeySource,
     ) -> None:
         self.mode = mode
         self.keyring = keyring
         self.keyfile = keyfile
         self.tried = tried
+        self.passphrase = passphrase
 
     def for_new_store(self) -> KeySource:
+        if self.mode == "passphrase":
+            return self.passphrase
         if self.keyring is not None:
             return self.keyring
         if self.mode == "keyring":
@@ -241,6 +269,18 @@ class KeyPolicy:
                 f"key_backend = 'keyring' and no secure keyring is reachable: {self.tried}"
             )
         return self.keyfile
+
+    def by_name(self, name: str) -> KeySource:
+        """The source `credd rekey --to NAME` moves a store to."""
+        if name == "keyring":
+            if self.keyring is None:
+                raise InvalidRequest(f"no secure OS keyring is reachable: {self.tried}")
+            return self.keyring
+        if name == "keyfile":
+            return self.keyfile
+        if name == "passphrase":
+            return self.passphrase
+        raise InvalidRequest(f"unknown key source {name!r}: keyring, keyfile or passphrase")
 
     def for_existing(self, key_source: str) -> KeySource:
         if key_source == KeyringKeySource.name:
@@ -257,18 +297,26 @@ class KeyPolicy:
                     "file; move it with `credd rekey`"
                 )
             return self.keyfile
+        if key_source == self.passphrase.name:
+            return self.passphrase
         raise Locked(f"the store was sealed by a key source this credd does not know: {key_source}")
 
 
 def build_key_policy(
     mode: str, key_file: Path, keyring_account: str, timeout: float = KEYRING_TIMEOUT
 ) -> KeyPolicy:
+    from .passphrase import PassphraseKeySource  # it builds on KeySource, defined here
+
     if mode == "keyfile":
         reason = "key_backend = 'keyfile' in config.toml"
-        return KeyPolicy(mode, None, KeyFileKeySource(key_file, reason), reason)
+        return KeyPolicy(
+            mode, None, KeyFileKeySource(key_file, reason), reason, PassphraseKeySource()
+        )
     probe = probe_secure_keyring(timeout)
     keyring = None
     if probe.backend is not None:
         keyring = KeyringKeySource(probe.backend, keyring_account, timeout)
     reason = f"no secure OS keyring is reachable ({probe.description})"
-    return KeyPolicy(mode, keyring, KeyFileKeySource(key_file, reason), probe.description)
+    return KeyPolicy(
+        mode, keyring, KeyFileKeySource(key_file, reason), probe.description, PassphraseKeySource()
+    )

@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from credd_client.errors import Locked, StoreUnreadable
+from credd_client.errors import InvalidRequest, Locked, StoreUnreadable
 
 from .core import Change, Header, StoreFormatError, read_header, seal, unseal
 from .files import FileVersion, StoreFile
@@ -99,6 +99,8 @@ class Vault:
         if self.file.path.parent.exists():
             self.file.discard_partial_writes()
         loaded = self.file.read()
+        if loaded is None and self.keys.for_new_store().interactive:
+            loaded = self._create_empty_store()
         if loaded is None:  # no store yet: its key is made with the first write
             self._state, self._unlocked, self._version = StoreState(), None, None
             return
@@ -109,6 +111,16 @@ class Vault:
         self._state = self._open(blob, key)
         self._unlocked = _Unlocked(key, header, source)
         self._version = version
+
+    def _create_empty_store(self) -> tuple[bytes, FileVersion] | None:
+        """A key that needs the user (a passphrase) is set at the first unlock, with the store."""
+        with self.file.locked():
+            loaded = self.file.read()
+            if loaded is not None:  # another process made it meanwhile
+                return loaded
+            unlocked = self._new_key()
+            blob = seal(StoreState(), unlocked.header, unlocked.key)
+            return blob, self.file.write(blob)
 
     def _header_of(self, blob: bytes) -> Header:
         try:
@@ -176,3 +188,33 @@ class Vault:
         if source.insecure:
             log.warning("sealing a new store with an INSECURE key file: %s", source.reason)
         return _Unlocked(key, Header(key_source=source.name, key_params=params), source)
+
+    # --- moving to another key source ----------------------------------------------------
+
+    def rekey(self, target: KeySource) -> KeySource:
+        """Seal the store under a new key from ``target``; returns the source it left.
+
+        The new key is kept by its source, then the store sealed with it is written durably,
+        and only then is the old key removed: at every instant one of the two opens the file
+        on disk. A failure to remove the old key is logged; the store is already safe.
+        """
+        with self._mutex:
+            self.state()
+            with self.file.locked():
+                base = self._current_on_disk()
+                old = self._unlocked
+                if old is None:  # nothing on disk yet: the next write seals with target
+                    raise InvalidRequest("there is no store yet: nothing to re-encrypt")
+                if old.source.name == target.name and not target.interactive:
+                    raise InvalidRequest(f"the store is already sealed with {target.describe()}")
+                key, params = target.create()
+                header = Header(key_source=target.name, key_params=params)
+                version = self.file.write(seal(base, header, key))
+                self._state, self._version = base, version
+                self._unlocked = _Unlocked(key, header, target)
+            if old.source is not target:
+                try:
+                    old.source.discard(old.header.key_params)
+                except Exception as exc:  # the store is safe; the stale key is only clutter
+                    log.warning("re-encrypted, but the old key was not removed: %s", exc)
+            return old.source

@@ -1,0 +1,308 @@
+"""Start at login: the platform's service definition, rendered from the templates and enabled.
+
+The templates live in `systemd/` and `packaging/` (shipped in the package as `templates/`);
+`@NAME@` fields get real paths: the installed `credd` program, the socket the clients of
+this environment look for, the state folder. Each platform says which files it writes and
+which commands enable, disable and show it; `credd service` (cli/service.py) runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from .paths import StatePaths
+
+SYSTEMD_UNITS = ("credd.socket", "credd.service")
+LAUNCHD_LABEL = "dev.credd.credd"
+WINDOWS_TASK = "credd"
+MANAGER_TIMEOUT = 15.0
+_FIELD = re.compile(r"@[A-Z_]+@")
+
+
+def template(name: str) -> str:
+    return resources.files("credd").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def render(text: str, fields: Mapping[str, str]) -> str:
+    for name, value in fields.items():
+        text = text.replace(f"@{name}@", value)
+    leftover = _FIELD.findall(text)
+    if leftover:
+        raise ValueError(f"template fields left unrendered: {leftover}")
+    return text
+
+
+def credd_command() -> list[str]:
+    """How to run this credd: its console script beside the interpreter, else `-m credd`."""
+    script = Path(sys.executable).parent / ("credd.exe" if os.name == "nt" else "credd")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    found = shutil.which("credd")
+    if found:
+        return [os.path.abspath(found)]
+    return [sys.executable, "-m", "credd"]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the definitions point at, taken from the environment `credd service` runs in."""
+
+    command: Sequence[str]
+    socket: str
+    state_dir: Path
+    home: Path
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def current(cls, paths: StatePaths, env: Mapping[str, str] | None = None) -> Setup:
+        env = os.environ if env is None else env
+        extra = {"CREDD_HOME": env["CREDD_HOME"]} if env.get("CREDD_HOME") else {}
+        return cls(
+            command=credd_command(),
+            socket=str(paths.socket),
+            state_dir=paths.state_dir,
+            home=Path(env.get("HOME") or Path.home()),
+            environment=extra,
+        )
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "credd.log"
+
+
+@dataclass(frozen=True)
+class ServiceFile:
+    path: Path
+    text: str
+    encoding: str = "utf-8"
+
+    def data(self) -> bytes:
+        return self.text.encode(self.encoding)
+
+
+class LoginService(ABC):
+    """One platform's way of starting credd at login."""
+
+    name: str
+
+    def __init__(self, setup: Setup, env: Mapping[str, str] | None = None) -> None:
+        self.setup = setup
+        self.env = os.environ if env is None else env
+
+    @abstractmethod
+    def files(self) -> list[ServiceFile]: ...
+
+    @abstractmethod
+    def enable_commands(self) -> list[list[str]]: ...
+
+    def may_fail(self, command: list[str]) -> bool:
+        """A step of enabling whose failure is expected (unloading what is not loaded)."""
+        return False
+
+    @abstractmethod
+    def disable_commands(self) -> list[list[str]]: ...
+
+    @abstractmethod
+    def status_command(self) -> list[str]: ...
+
+    @abstractmethod
+    def manager_problem(self) -> str | None:
+        """Why the service manager cannot be used now, or None when it can."""
+
+
+# --- systemd ---------------------------------------------------------------------------------
+
+
+def systemd_quote(word: str) -> str:
+    """One ExecStart= word: specifiers escaped, quoted when it holds blanks or quotes."""
+    word = word.replace("%", "%%")
+    if word and not any(c in word for c in " \t\"'\\;"):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def systemd_socket_spec(socket: str, env: Mapping[str, str]) -> str:
+    """The socket path for a unit: under `%t` when it is in $XDG_RUNTIME_DIR."""
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime:
+        prefix = runtime.rstrip("/") + "/"
+        if socket.startswith(prefix):
+            return "%t/" + socket[len(prefix) :].replace("%", "%%")
+    return socket.replace("%", "%%")
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(folder.rstrip("/") + "/")
+
+
+class SystemdUserService(LoginService):
+    name = "systemd"
+
+    @property
+    def unit_dir(self) -> Path:
+        config = self.env.get("XDG_CONFIG_HOME") or str(self.setup.home / ".config")
+        return Path(config) / "systemd" / "user"
+
+    def fields(self) -> dict[str, str]:
+        environment = "\n".join(
+            f"Environment={systemd_quote(f'{key}={value}')}"
+            for key, value in sorted(self.setup.environment.items())
+        )
+        # A private /tmp would hide a socket or a state folder that lives in the real one.
+        in_tmp = any(
+            _inside(path, folder)
+            for path in (self.setup.socket, str(self.setup.state_dir))
+            for folder in ("/tmp", "/var/tmp")  # noqa: S108 - compared, not used
+        )
+        return {
+            "SOCKET": systemd_socket_spec(self.setup.socket, self.env),
+            "EXEC_START": " ".join(systemd_quote(word) for word in self.setup.command),
+            "STATE_DIR": systemd_quote(str(self.setup.state_dir)),
+            "ENVIRONMENT": environment,
+            "PRIVATE_TMP": "no" if in_tmp else "yes",
+        }
+
+    def files(self) -> list[ServiceFile]:
+        fields = self.fields()
+        return [
+            ServiceFile(self.unit_dir / name, render(template(name), fields))
+            for name in SYSTEMD_UNITS
+        ]
+
+    def enable_commands(self) -> list[list[str]]:
+        return [
+            ["systemctl", "--user", "daemon-reload"],
+            ["systemctl", "--user", "enable", "--now", "credd.socket"],
+        ]
+
+    def disable_commands(self) -> list[list[str]]:
+        return [["systemctl", "--user", "disable", "--now", "credd.socket", "credd.service"]]
+
+    def status_command(self) -> list[str]:
+        return ["systemctl", "--user", "status", "--no-pager", "credd.socket", "credd.service"]
+
+    def manager_problem(self) -> str | None:
+        if shutil.which("systemctl") is None:
+            return "systemctl is not installed"
+        try:
+            probe = subprocess.run(
+                ["systemctl", "--user", "show-environment"],  # noqa: S607 - found on PATH
+                capture_output=True,
+                text=True,
+                timeout=MANAGER_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"systemctl --user does not answer ({exc})"
+        if probe.returncode != 0:
+            reason = (probe.stderr.strip().splitlines() or ["no user service manager"])[0]
+            return f"no systemd user manager for this session ({reason})"
+        return None
+
+
+# --- launchd ---------------------------------------------------------------------------------
+
+
+class LaunchAgent(LoginService):
+    name = "launchd"
+
+    @property
+    def plist_path(self) -> Path:
+        return self.setup.home / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
+
+    def files(self) -> list[ServiceFile]:
+        arguments = "".join(
+            f"        <string>{escape(word)}</string>\n" for word in [*self.setup.command, "serve"]
+        )
+        environment = "".join(
+            f"        <key>{escape(key)}</key>\n        <string>{escape(value)}</string>\n"
+            for key, value in sorted(self.setup.environment.items())
+        )
+        fields = {
+            "PROGRAM_ARGUMENTS": arguments,
+            "SOCKET": escape(self.setup.socket),
+            "ENVIRONMENT": environment,
+            "LOG": escape(str(self.setup.log_file)),
+        }
+        text = render(template(f"{LAUNCHD_LABEL}.plist"), fields)
+        return [ServiceFile(self.plist_path, text)]
+
+    def _domain(self) -> str:
+        return f"gui/{os.getuid()}"
+
+    def enable_commands(self) -> list[list[str]]:
+        # Unload first, so that installing again loads the plist as now written.
+        return [
+            *self.disable_commands(),
+            ["launchctl", "bootstrap", self._domain(), str(self.plist_path)],
+            ["launchctl", "enable", f"{self._domain()}/{LAUNCHD_LABEL}"],
+        ]
+
+    def may_fail(self, command: list[str]) -> bool:
+        return command in self.disable_commands()
+
+    def disable_commands(self) -> list[list[str]]:
+        return [["launchctl", "bootout", f"{self._domain()}/{LAUNCHD_LABEL}"]]
+
+    def status_command(self) -> list[str]:
+        return ["launchctl", "print", f"{self._domain()}/{LAUNCHD_LABEL}"]
+
+    def manager_problem(self) -> str | None:
+        return None if shutil.which("launchctl") else "launchctl is not available"
+
+
+# --- Windows ---------------------------------------------------------------------------------
+
+
+class WindowsTask(LoginService):
+    name = "Task Scheduler"
+
+    @property
+    def task_file(self) -> Path:
+        return self.setup.state_dir / "credd-task.xml"
+
+    def files(self) -> list[ServiceFile]:
+        command, *rest = self.setup.command
+        user = self.env.get("USERDOMAIN", "") + "\\" + self.env.get("USERNAME", "")
+        fields = {
+            "USER": escape(user.lstrip("\\")),
+            "COMMAND": escape(command),
+            "ARGUMENTS": escape(subprocess.list2cmdline([*rest, "serve"])),
+        }
+        text = render(template("credd-task.xml"), fields)
+        return [ServiceFile(self.task_file, text, encoding="utf-16")]
+
+    def enable_commands(self) -> list[list[str]]:
+        return [
+            ["schtasks", "/Create", "/TN", WINDOWS_TASK, "/XML", str(self.task_file), "/F"],
+            ["schtasks", "/Run", "/TN", WINDOWS_TASK],
+        ]
+
+    def disable_commands(self) -> list[list[str]]:
+        return [["schtasks", "/Delete", "/TN", WINDOWS_TASK, "/F"]]
+
+    def status_command(self) -> list[str]:
+        return ["schtasks", "/Query", "/TN", WINDOWS_TASK, "/V", "/FO", "LIST"]
+
+    def manager_problem(self) -> str | None:
+        return None if shutil.which("schtasks") else "schtasks is not available"
+
+
+def for_platform(
+    setup: Setup, platform: str = sys.platform, env: Mapping[str, str] | None = None
+) -> LoginService:
+    if platform == "darwin":
+        return LaunchAgent(setup, env)
+    if platform == "win32":
+        return WindowsTask(setup, env)
+    return SystemdUserService(setup, env)

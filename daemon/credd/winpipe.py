@@ -1,0 +1,172 @@
+"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>`, for this user only.
+
+asyncio's pipe server creates every instance with the default security descriptor, which
+lets Everyone read. Here each instance is created through CreateNamedPipeW with a
+descriptor that grants access to the current user's SID alone (and rejects remote
+clients), the first one with FILE_FLAG_FIRST_PIPE_INSTANCE so a second daemon (or anyone
+who made the name first) makes the start fail instead of sharing the name. The instances are
+served on the proactor loop by uvicorn's HTTP protocol, the same ASGI app as on Unix.
+
+NOT RUN ON WINDOWS BY CREDD'S TESTS: only `pipe_sddl` is tested, on Linux.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+import uvicorn
+
+SID = re.compile(r"S-1(-\d+){1,15}")
+PIPE_BUFFER = 64 * 1024
+
+
+def pipe_sddl(sid: str) -> str:
+    """The security descriptor of every pipe instance: owned by, and open only to, ``sid``.
+
+    `D:P` is a protected DACL (nothing inherited); `GA` is generic all. No other entry:
+    not Everyone, not Administrators, not SYSTEM.
+    """
+    if not SID.fullmatch(sid):
+        raise ValueError(f"not a SID: {sid!r}")
+    return f"O:{sid}G:{sid}D:P(A;;GA;;;{sid})"
+
+
+class PipeStartError(Exception):
+    """The pipe cannot be created; the message says why."""
+
+
+if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by credd's tests
+    import asyncio
+    import ctypes
+    from asyncio import windows_events, windows_utils
+    from ctypes import wintypes
+
+    from credd_client._pipe import current_user_sid
+
+    _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    _advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+
+    PIPE_ACCESS_DUPLEX = 0x3
+    FILE_FLAG_OVERLAPPED = 0x40000000
+    FILE_FLAG_FIRST_PIPE_INSTANCE = 0x00080000
+    PIPE_TYPE_BYTE = 0x0
+    PIPE_READMODE_BYTE = 0x0
+    PIPE_WAIT = 0x0
+    PIPE_REJECT_REMOTE_CLIENTS = 0x8
+    PIPE_UNLIMITED_INSTANCES = 255
+    SDDL_REVISION_1 = 1
+    ERROR_ACCESS_DENIED = 5
+
+    class SECURITY_ATTRIBUTES(ctypes.Structure):
+        _fields_ = (
+            ("nLength", wintypes.DWORD),
+            ("lpSecurityDescriptor", ctypes.c_void_p),
+            ("bInheritHandle", wintypes.BOOL),
+        )
+
+    _Convert = _advapi32.ConvertStringSecurityDescriptorToSecurityDescriptorW
+    _Convert.restype = wintypes.BOOL
+    _Convert.argtypes = (
+        wintypes.LPCWSTR,
+        wintypes.DWORD,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(wintypes.ULONG),
+    )
+    _CreateNamedPipeW = _kernel32.CreateNamedPipeW
+    _CreateNamedPipeW.restype = wintypes.HANDLE
+    _CreateNamedPipeW.argtypes = (
+        wintypes.LPCWSTR,
+        wintypes.DWORD,
+        wintypes.DWORD,
+        wintypes.DWORD,
+        wintypes.DWORD,
+        wintypes.DWORD,
+        wintypes.DWORD,
+        ctypes.POINTER(SECURITY_ATTRIBUTES),
+    )
+    _INVALID_HANDLE = wintypes.HANDLE(-1).value
+
+    def _security_attributes() -> SECURITY_ATTRIBUTES:
+        descriptor = ctypes.c_void_p()
+        if not _Convert(pipe_sddl(current_user_sid()), SDDL_REVISION_1, descriptor, None):
+            raise ctypes.WinError(ctypes.get_last_error())
+        # Kept for the life of the process: every new instance needs it.
+        return SECURITY_ATTRIBUTES(ctypes.sizeof(SECURITY_ATTRIBUTES), descriptor.value, False)
+
+    class _PrivatePipeServer(windows_events.PipeServer):  # type: ignore[misc]
+        """asyncio's pipe server, each instance made with our security descriptor."""
+
+        attributes: SECURITY_ATTRIBUTES | None = None
+
+        def _server_pipe_handle(self, first: bool) -> Any:
+            if self.closed():
+                return None
+            if _PrivatePipeServer.attributes is None:
+                _PrivatePipeServer.attributes = _security_attributes()
+            flags = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED
+            if first:
+                flags |= FILE_FLAG_FIRST_PIPE_INSTANCE
+            handle = _CreateNamedPipeW(
+                self._address,
+                flags,
+                PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                PIPE_UNLIMITED_INSTANCES,
+                PIPE_BUFFER,
+                PIPE_BUFFER,
+                0,
+                ctypes.byref(_PrivatePipeServer.attributes),
+            )
+            if handle is None or handle == _INVALID_HANDLE:
+                error = ctypes.get_last_error()
+                if first and error == ERROR_ACCESS_DENIED:
+                    raise PipeStartError(
+                        f"{self._address} already exists: another credd daemon (or another "
+                        "program) serves it; leaving it alone"
+                    )
+                raise ctypes.WinError(error)
+            pipe = windows_utils.PipeHandle(handle)
+            self._free_instances.add(pipe)
+            return pipe
+
+    class _Servers:
+        """What uvicorn closes at shutdown, for the pipe servers."""
+
+        def __init__(self, servers: list[Any]) -> None:
+            self._servers = servers
+
+        def close(self) -> None:
+            for server in self._servers:
+                server.close()
+
+        async def wait_closed(self) -> None:
+            return None
+
+    class NamedPipeServer(uvicorn.Server):
+        """uvicorn, serving the named pipe instead of sockets."""
+
+        def __init__(self, config: uvicorn.Config, address: str) -> None:
+            super().__init__(config)
+            self.address = address
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets=[])  # the app and its state, no socket
+            config = self.config
+            loop: Any = asyncio.get_running_loop()
+
+            def protocol() -> asyncio.Protocol:
+                return config.http_protocol_class(  # type: ignore[no-any-return]
+                    config=config,
+                    server_state=self.server_state,
+                    app_state=self.lifespan.state,
+                )
+
+            # start_serving_pipe makes its server from the module's PipeServer: lend it ours.
+            original = windows_events.PipeServer
+            windows_events.PipeServer = _PrivatePipeServer
+            try:
+                servers = await loop.start_serving_pipe(protocol, self.address)
+            finally:
+                windows_events.PipeServer = original
+            self.servers.append(_Servers(servers))

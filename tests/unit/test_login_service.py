@@ -1,0 +1,127 @@
+"""The login service definitions, rendered for each platform and parsed as the platform would."""
+
+from __future__ import annotations
+
+import plistlib
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from credd.login_service import (
+    LaunchAgent,
+    Setup,
+    SystemdUserService,
+    WindowsTask,
+    for_platform,
+    render,
+    systemd_quote,
+    systemd_socket_spec,
+)
+
+TASK_NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
+
+
+def setup(tmp_path: Path, command: tuple[str, ...] = ("/opt/credd & co/bin/credd",)) -> Setup:
+    return Setup(
+        command=command,
+        socket="/tmp/credd-501/credd.sock",
+        state_dir=tmp_path / "Application Support" / "credd",
+        home=tmp_path,
+        environment={"CREDD_HOME": str(tmp_path / "h<o>me")},
+    )
+
+
+def test_the_launch_agent_is_a_valid_plist_that_runs_serve_at_login(tmp_path: Path) -> None:
+    agent = LaunchAgent(setup(tmp_path), env={})
+    (item,) = agent.files()
+    assert item.path == tmp_path / "Library" / "LaunchAgents" / "dev.credd.credd.plist"
+    plist = plistlib.loads(item.data())
+    assert plist["Label"] == "dev.credd.credd"
+    assert plist["ProgramArguments"] == ["/opt/credd & co/bin/credd", "serve"]
+    assert plist["RunAtLoad"] is True
+    assert plist["KeepAlive"] == {"SuccessfulExit": False}
+    # The socket the clients of the installing shell compute, given to the daemon as is.
+    assert plist["EnvironmentVariables"] == {
+        "CREDD_SOCKET": "/tmp/credd-501/credd.sock",
+        "CREDD_HOME": str(tmp_path / "h<o>me"),
+    }
+    assert plist["StandardErrorPath"].endswith("credd/credd.log")
+    assert plist["Umask"] == 0o077
+    unload, load, enable = agent.enable_commands()
+    assert enable[:2] == ["launchctl", "enable"]
+    assert unload[:2] == ["launchctl", "bootout"]
+    assert agent.may_fail(unload)  # not loaded yet, the first time
+    assert load[:2] == ["launchctl", "bootstrap"]
+    assert str(item.path) in load
+    assert not agent.may_fail(load)
+
+
+def test_the_windows_task_is_valid_utf16_xml_that_runs_serve_at_logon(tmp_path: Path) -> None:
+    task = WindowsTask(
+        setup(tmp_path, ("C:\\Program Files\\Python\\python.exe", "-m", "credd")),
+        env={"USERDOMAIN": "DESK", "USERNAME": "ada"},
+    )
+    (item,) = task.files()
+    data = item.data()
+    assert data.startswith(b"\xff\xfe")  # UTF-16 with its byte order mark, as declared
+    root = ET.fromstring(data)
+    assert root.find("t:Triggers/t:LogonTrigger/t:UserId", TASK_NS).text == "DESK\\ada"  # type: ignore[union-attr]
+    assert root.find("t:Actions/t:Exec/t:Command", TASK_NS).text == (  # type: ignore[union-attr]
+        "C:\\Program Files\\Python\\python.exe"
+    )
+    assert root.find("t:Actions/t:Exec/t:Arguments", TASK_NS).text == "-m credd serve"  # type: ignore[union-attr]
+    assert root.find("t:Settings/t:MultipleInstancesPolicy", TASK_NS).text == "IgnoreNew"  # type: ignore[union-attr]
+    create = task.enable_commands()[0]
+    assert create[:3] == ["schtasks", "/Create", "/TN"]
+    assert str(item.path) in create
+
+
+def test_systemd_words_are_quoted_and_specifiers_escaped() -> None:
+    assert systemd_quote("/usr/bin/credd") == "/usr/bin/credd"
+    assert systemd_quote("/home/a b/credd") == '"/home/a b/credd"'
+    assert systemd_quote("/home/100%/credd") == "/home/100%%/credd"
+    assert systemd_quote('/x"y\\z') == '"/x\\"y\\\\z"'
+    runtime = {"XDG_RUNTIME_DIR": "/run/user/1000/"}
+    assert systemd_socket_spec("/run/user/1000/credd/credd.sock", runtime) == "%t/credd/credd.sock"
+    assert systemd_socket_spec("/tmp/credd-1000/credd.sock", runtime) == (
+        "/tmp/credd-1000/credd.sock"
+    )
+
+
+def test_systemd_units_are_rendered_whole(tmp_path: Path) -> None:
+    units = SystemdUserService(setup(tmp_path), env={"XDG_CONFIG_HOME": str(tmp_path / "c")})
+    socket_unit, service_unit = units.files()
+    assert socket_unit.path == tmp_path / "c" / "systemd" / "user" / "credd.socket"
+    assert 'ExecStart="/opt/credd & co/bin/credd" serve' in service_unit.text
+    assert f"Environment=CREDD_HOME={tmp_path / 'h<o>me'}" in service_unit.text
+    assert f'ReadWritePaths="{tmp_path / "Application Support" / "credd"}"' in service_unit.text
+    assert "Type=notify" in service_unit.text
+    assert not re.search(r"@[A-Z_]+@", socket_unit.text + service_unit.text)
+
+
+def test_an_unrendered_field_is_an_error() -> None:
+    with pytest.raises(ValueError, match="@MISSING@"):
+        render("a=@MISSING@\n", {})
+
+
+@pytest.mark.parametrize(
+    ("platform", "kind"),
+    [("linux", SystemdUserService), ("darwin", LaunchAgent), ("win32", WindowsTask)],
+)
+def test_each_platform_gets_its_own_service(tmp_path: Path, platform: str, kind: type) -> None:
+    assert isinstance(for_platform(setup(tmp_path), platform, env={}), kind)
+
+
+def test_a_socket_in_tmp_keeps_the_real_tmp(tmp_path: Path) -> None:
+    in_tmp = SystemdUserService(setup(tmp_path), env={})  # socket /tmp/credd-501/credd.sock
+    assert "PrivateTmp=no" in in_tmp.files()[1].text
+    runtime = Setup(
+        command=("/usr/bin/credd",),
+        socket="/run/user/501/credd/credd.sock",
+        state_dir=Path("/home/ada/.local/share/credd"),
+        home=Path("/home/ada"),
+    )
+    service = SystemdUserService(runtime, env={"XDG_RUNTIME_DIR": "/run/user/501"})
+    assert "PrivateTmp=yes" in service.files()[1].text
