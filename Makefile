@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server lint fmt test check lock
+.PHONY: install run system-deps oauth-server lint fmt test check lock bench
 
 install: $(STAMP)
 
@@ -18,8 +18,11 @@ $(BIN)/python:
 	PYTHON=$(PYTHON) scripts/install-system-deps run
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
+# editable_mode=compat: a path in a .pth file, not setuptools' import-hook finder, which
+# costs every Python start in .venv about 10 ms (pathlib, importlib.util) before main.
 $(STAMP): $(BIN)/python pyproject.toml client/pyproject.toml constraints.txt requirements-dev.txt
-	$(PIP) install -q -c constraints.txt -e ./client -e '.[fast]'
+	$(PIP) install -q -c constraints.txt --config-settings editable_mode=compat \
+	  -e ./client -e '.[fast]'
 	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
 	touch $@
 
@@ -49,6 +52,11 @@ test: system-deps install oauth-server lint
 	$(BIN)/pytest
 
 check: test
+
+# The benchmarks (not tests: they assert no time): a private D-Bus and gnome-keyring, a
+# temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
+bench: system-deps install
+	$(BIN)/python -m benchmarks
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and
 # requirements-dev.txt in a throw-away venv and pin all of them.

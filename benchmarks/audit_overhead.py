@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from credd.api.audit import Audit
+from credd.api.fastpath import FastPath
 from credd.api.routes import create_app
 from credd.audit import AuditLog
 from credd.config import Config
@@ -75,8 +77,8 @@ def main() -> None:
         folder = Path(name)
         service = build(folder)
         log = AuditLog(folder / "audit.log")
-        plain = create_app(service)
-        audited = create_app(service, log)
+        plain = FastPath(create_app(service), service)
+        audited = Audit(plain, log=log)
         asyncio.run(drive(plain, 2000))  # warm up
         asyncio.run(drive(audited, 2000))
         # Alternate rounds and keep each side's best: the machine is shared and noisy.

@@ -31,7 +31,7 @@ from credd_client.errors import CreddError
 
 from . import __version__
 from .activation import ActivationError, inherited_socket, notify
-from .api.routes import create_app
+from .api.routes import serving_app
 from .audit import AuditLog
 from .config import Config
 from .hygiene import make_undumpable
@@ -293,13 +293,14 @@ async def serve(config: Config, paths: StatePaths) -> None:
     listener = None if sys.platform == "win32" else open_listener(paths.socket)
     audit = AuditLog(paths.audit_log)
     uv_config = uvicorn.Config(
-        create_app(service, audit),
+        serving_app(service, audit),
         http=make_peer_checking_protocol(audit),
         loop="auto",
         lifespan="off",
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=False,  # a private Unix socket: there is no proxy to believe
         date_header=False,
     )
     server = _server_for(uv_config, paths)

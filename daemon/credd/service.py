@@ -32,6 +32,7 @@ from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
 from .peer import UNKNOWN_PEER, Peer
+from .store.batching import GroupCommit
 from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
@@ -63,6 +64,7 @@ class CredentialService:
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
         self._unlock_gate = asyncio.Lock()
         self._last_failed_unlock: float | None = None
+        self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
 
     # --- lock state ------------------------------------------------------------------------
@@ -211,7 +213,7 @@ class CredentialService:
     async def put(self, credential: Credential) -> Credential:
         await self._ready()
         change = PutCredential(self.refresher.plan(credential))
-        state = await asyncio.to_thread(self.vault.commit, change)
+        state = await self._writes.commit(change)
         self.refresher.changed()
         return state.credentials[credential.name]
 
@@ -242,7 +244,7 @@ class CredentialService:
 
     async def delete(self, name: str) -> None:
         await self._ready()
-        await asyncio.to_thread(self.vault.commit, DeleteCredential(name))
+        await self._writes.commit(DeleteCredential(name))
 
     # --- recovery: backup, restore, reset ------------------------------------------------
 

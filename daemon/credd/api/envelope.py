@@ -55,11 +55,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:
-        # The type and place only: an exception's text could hold a value.
-        log.error(
-            "internal error handling %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-        )
-        return error_response(500, "internal_error", "internal error; see the daemon's log")
+        return internal_error(request.method, request.url.path, exc)
+
+
+def internal_error(method: str, path: str, exc: Exception) -> JSONResponse:
+    # The type and place only: an exception's text could hold a value.
+    log.error("internal error handling %s %s: %s", method, path, type(exc).__name__)
+    return error_response(500, "internal_error", "internal error; see the daemon's log")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from credd_client.errors import InvalidRequest
 
@@ -15,6 +16,7 @@ from ..peer import peer_in
 from ..service import CredentialService
 from .audit import Audit
 from .envelope import install_error_handlers
+from .fastpath import FastPath
 from .guards import SCOPE_NAME, Guards
 from .models import (
     SECRET_INCLUDES,
@@ -43,7 +45,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def credential_name(
+# The dependencies are `async def` although they never await: FastAPI runs a plain `def`
+# dependency in a worker thread, two thread hops on every request.
+async def credential_name(
     request: Request,
     name: Annotated[
         str,
@@ -63,7 +67,7 @@ def credential_name(
     return real
 
 
-def parse_include(
+async def parse_include(
     include: Annotated[
         str | None,
         Query(
@@ -90,7 +94,13 @@ Issuer = Annotated[
 Include = Annotated[frozenset[str], Depends(parse_include)]
 
 
-def create_app(service: CredentialService, audit: AuditLog | None = None) -> FastAPI:
+def serving_app(service: CredentialService, audit: AuditLog) -> ASGIApp:
+    """What the socket serves: the audit outermost (it records refusals too), then the fast
+    path for the hot reads, then FastAPI with the Guards."""
+    return Audit(FastPath(create_app(service), service), log=audit)
+
+
+def create_app(service: CredentialService) -> FastAPI:
     app = FastAPI(
         title="credd",
         version=__version__,
@@ -102,8 +112,6 @@ def create_app(service: CredentialService, audit: AuditLog | None = None) -> Fas
     app.include_router(_router(service), prefix="/v1")
     app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
-    if audit is not None:  # outermost: it records what the Guards refuse too
-        app.add_middleware(Audit, log=audit)
     return app
 
 

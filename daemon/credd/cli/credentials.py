@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from credd_client import Client, Credential
 from credd_client.errors import InvalidRequest
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(commands: Any) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(commands: Any) -> None:
@@ -13,9 +16,8 @@ def register(commands: Any) -> None:
 
 
 def run_serve(_: argparse.Namespace) -> int:
-    import asyncio
-
     from ..config import ConfigError, load_config
+    from ..eventloop import run
     from ..paths import resolve_paths
     from ..server import StartupError, configure_logging, serve
 
@@ -27,7 +29,7 @@ def run_serve(_: argparse.Namespace) -> int:
         return 1
     configure_logging(config.log_level)
     try:
-        asyncio.run(serve(config, paths))
+        run(serve(config, paths))
     except StartupError as exc:
         print(f"credd: {exc}", file=sys.stderr)
         return 1

@@ -117,10 +117,23 @@ def unseal(blob: bytes, key: bytes) -> tuple[Header, StoreState]:
 
 
 def serialise(state: StoreState) -> bytes:
-    document = {
-        "credentials": [credential_to_dict(c) for c in state.credentials.values()],
-        "registrations": [registration_to_dict(r) for r in state.registrations.values()],
-    }
+    """The store's JSON; each credential's is reused when the credential has not changed."""
+    credentials = state.encoded.encode_all("stored", state.credentials.values(), _stored_json)
+    registrations = [_json(registration_to_dict(r)) for r in state.registrations.values()]
+    return (
+        b'{"credentials":['
+        + b",".join(credentials)
+        + b'],"registrations":['
+        + b",".join(registrations)
+        + b"]}"
+    )
+
+
+def _stored_json(credential: Credential) -> bytes:
+    return _json(credential_to_dict(credential))
+
+
+def _json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 

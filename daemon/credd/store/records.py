@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from credd_client.errors import InvalidRequest
 
+from .encoded import EncodedForms
+
 Kind = Literal["secret", "oauth2"]
 KINDS: tuple[Kind, ...] = ("secret", "oauth2")
 OAuthStatus = Literal["ok", "needs_login", "error"]
@@ -106,6 +108,8 @@ class StoreState:
 
     credentials: Mapping[str, Credential] = field(default_factory=dict)
     registrations: Mapping[str, Registration] = field(default_factory=dict)
+    # The JSON of its credentials, reused by the states `replace` derives from this one.
+    encoded: EncodedForms = field(default_factory=EncodedForms, compare=False, repr=False)
 
 
 _OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")

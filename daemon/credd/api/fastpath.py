@@ -1,0 +1,106 @@
+"""The hot reads, answered before FastAPI: `GET /v1/credentials/{name}`, `GET /v1/status`
+and `GET /v1/credentials`.
+
+FastAPI's routing and dependency resolution cost more per request than everything else a
+get does (see README, Performance). This ASGI layer sits in front of the app and answers
+the reads every tool makes, in their plain form (GET, no query string, no body), with
+the very same code the routes use: `Guards` decodes and checks the name, the service reads
+memory, `render_credential` and `JSONResponse` build the answer, and the error envelope is
+the app's. The list joins each credential's rendered JSON, kept with the store's state
+(store/encoded.py): the same bytes `JSONResponse` would make, without re-rendering
+thousands of unchanged credentials. Anything else, `?include=` included, goes to the app
+unchanged, so the OpenAPI document and every other route stay FastAPI's.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from credd_client.errors import CreddError
+
+from ..peer import peer_in
+from ..service import CredentialService
+from ..store.records import Credential
+from .envelope import error_response, internal_error
+from .guards import CREDENTIALS_PREFIX, name_from_raw, send_error
+from .models import render_credential
+
+STATUS_PATH = b"/v1/status"
+LIST_PATH = b"/v1/credentials"
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+
+
+class FastPath:
+    def __init__(self, app: ASGIApp, service: CredentialService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope["query_string"]
+            or _has_body(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        raw: bytes = scope.get("raw_path") or scope["path"].encode()
+        if raw == STATUS_PATH:
+            await self._answer(scope, receive, send, None)
+        elif raw == LIST_PATH:
+            await self._list(scope, receive, send)
+        elif raw.startswith(CREDENTIALS_PREFIX):
+            try:
+                name = name_from_raw(raw[len(CREDENTIALS_PREFIX) :])
+            except CreddError as exc:  # as Guards answers it, before any route
+                await send_error(send, exc)
+                return
+            await self._answer(scope, receive, send, name)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, name: str | None) -> None:
+        try:
+            if name is None:
+                response = JSONResponse(self.service.status())
+            else:
+                credential = await self.service.get(name, peer_in(scope))
+                response = JSONResponse(render_credential(credential, with_secret=True))
+        except CreddError as exc:
+            response = error_response(exc.status, exc.code, exc.message)
+        except Exception as exc:
+            response = internal_error(scope["method"], scope["path"], exc)
+        await response(scope, receive, send)
+
+    async def _list(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response
+        try:
+            credentials = await self.service.list()
+            encoded = self.service.vault.state().encoded
+            parts = encoded.encode_all("listed", credentials, _listed_json)
+            body = b'{"credentials":[' + b",".join(parts) + b"]}"
+            response = Response(body, media_type="application/json")
+        except CreddError as exc:
+            response = error_response(exc.status, exc.code, exc.message)
+        except Exception as exc:
+            response = internal_error(scope["method"], scope["path"], exc)
+        await response(scope, receive, send)
+
+
+def _listed_json(credential: Credential) -> bytes:
+    """What `JSONResponse` makes of a credential's metadata (its very `json.dumps` call)."""
+    text = json.dumps(
+        render_credential(credential, with_secret=False),
+        ensure_ascii=False,
+        allow_nan=False,
+        indent=None,
+        separators=(",", ":"),
+    )
+    return text.encode("utf-8")
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(key.lower() in _BODY_HEADERS for key, _ in scope["headers"])
