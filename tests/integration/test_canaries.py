@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from credd_client import Client
-from tests.support.cli import credd
+from tests.support.cli import credd, run_program
 from tests.support.daemon import DaemonProcess, raw_request
 from tests.support.secret_service import SecretService
 
@@ -120,17 +120,7 @@ def plant_restore(env: dict[str, str], seen: Seen) -> dict[str, str]:
 
 
 def helper(env: dict[str, str], program: str, action: str, stdin: str) -> str:
-    path = shutil.which(program, path=env["PATH"])
-    assert path is not None, program
-    result = subprocess.run(
-        [path, action],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_program(env, program, action, input=stdin)
     return result.stdout + result.stderr
 
 

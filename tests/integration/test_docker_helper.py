@@ -4,12 +4,11 @@ argument, the request on standard input, the answer (or error) on standard outpu
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
 
-from tests.support.cli import credd
+from tests.support.cli import credd, run_program
 from tests.support.daemon import DaemonProcess
 
 pytestmark = pytest.mark.integration
@@ -18,17 +17,7 @@ NOT_FOUND = "credentials not found in native keychain\n"
 
 
 def helper(env: dict[str, str], action: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    program = shutil.which("docker-credential-credd", path=env["PATH"])
-    assert program is not None
-    return subprocess.run(
-        [program, action],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_program(env, "docker-credential-credd", action, input=stdin)
 
 
 def test_store_get_list_erase(

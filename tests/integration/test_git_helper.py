@@ -4,13 +4,12 @@ with basic auth) and by hand for the attributes newer gits send."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import credd
+from tests.support.cli import credd, run_program
 from tests.support.daemon import DaemonProcess
 from tests.support.git_server import GitHttpServer
 from tests.support.requirements import require_program
@@ -50,17 +49,7 @@ def git(
 
 
 def helper(env: dict[str, str], action: str, request: str) -> subprocess.CompletedProcess[str]:
-    program = shutil.which("git-credential-credd", path=env["PATH"])
-    assert program is not None
-    return subprocess.run(
-        [program, action],
-        env=env,
-        input=request,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    return run_program(env, "git-credential-credd", action, input=request)
 
 
 def fields(text: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Run the real `credd` command (the installed console script) in a test's environment."""
+"""Run the project's installed console scripts (`credd`, the helpers) in a test's environment."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import subprocess
 from collections.abc import Mapping
 
 
-def credd(
-    env: Mapping[str, str], *args: str, input: str | None = None, timeout: float = 30.0
+def run_program(
+    env: Mapping[str, str],
+    program: str,
+    *args: str,
+    input: str | None = None,
+    timeout: float = 30.0,
 ) -> subprocess.CompletedProcess[str]:
-    program = shutil.which("credd", path=env["PATH"])
-    assert program is not None, "the credd console script is not installed in this venv"
+    """One of the project's installed console scripts (credd, the helpers), found on PATH."""
+    path = shutil.which(program, path=env["PATH"])
+    assert path is not None, f"{program} is not installed in this venv"
     return subprocess.run(
-        [program, *args],
+        [path, *args],
         env=dict(env),
         input=input,
         capture_output=True,
@@ -21,3 +26,9 @@ def credd(
         timeout=timeout,
         check=False,
     )
+
+
+def credd(
+    env: Mapping[str, str], *args: str, input: str | None = None, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
+    return run_program(env, "credd", *args, input=input, timeout=timeout)
