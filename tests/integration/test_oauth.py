@@ -414,3 +414,50 @@ def test_a_daemon_killed_during_a_refresh_does_not_resend_at_once(
     after = credd(env, "get", "cut").stdout.strip()
     assert active(server, env, "cut", after)
     assert server.stats()["refresh_requests"] == 1
+
+
+def test_tokens_from_a_real_login_appear_only_where_asked_for(
+    start_server: Callable[[int], OAuthServer],
+    run_daemon: Callable[..., DaemonProcess],
+    headless_credd_env: dict[str, str],
+) -> None:
+    """Canaries minted by a real server: every access token, refresh token and the client
+    secret a login and its refreshes produced, searched for everywhere but `credd get`."""
+    server = start_server(3)
+    env = headless_credd_env
+    daemon = run_daemon()
+    outputs = []
+    result = login(env, "canary", server.issuer)
+    assert result.returncode == 0, result.stderr
+    outputs += [result.stdout, result.stderr]
+    seen = [secrets_of(env, "canary")]
+    for _ in range(2):  # two rotations at least
+        previous = seen[-1].refresh_token
+        wait_for(
+            "a rotation",
+            lambda previous=previous: secrets_of(env, "canary").refresh_token != previous,
+        )
+        seen.append(secrets_of(env, "canary"))
+    server.fault("503", count=5)
+    for args in (
+        ("refresh", "canary"),
+        ("status",),
+        ("status", "--json"),
+        ("list", "--json"),
+        ("audit",),
+        ("logout", "canary"),
+    ):
+        ran = credd(env, *args)
+        outputs += [ran.stdout, ran.stderr]
+    assert daemon.stop() == 0
+    values = {v for c in seen for v in (c.secret, c.refresh_token, c.client_secret) if v}
+    assert len(values) >= 5
+    home = Path(env["CREDD_HOME"])
+    files = [p for p in [*home.rglob("*"), *Path(env["HOME"]).rglob("*")] if p.is_file()]
+    texts = [
+        *outputs,
+        *(p.read_bytes().decode("latin-1") for p in files if p.name != "store.credd"),
+    ]
+    for value in values:
+        for text in texts:
+            assert value not in text
