@@ -30,11 +30,12 @@ from datetime import datetime
 from credd_client.errors import CreddError, InvalidRequest, NeedsLogin, NotFound, RefreshFailed
 
 from ..config import Config
-from ..store.records import Credential, OAuthFields, format_time, utc_now
+from ..store.batching import GroupCommit
+from ..store.core import Change
+from ..store.records import Credential, OAuthFields, StoreState, format_time, utc_now
 from ..store.vault import Vault
 from . import schedule
 from .changes import ApplyRefresh, BeginRefresh, RecordFailure, Superseded
-from .commits import GroupCommitter
 from .http import MaybeSent, NotSent, TokenEndpoint
 from .tokens import Granted, LoginNeeded, Outcome, Retry, Unknown, classify, refresh_request
 
@@ -83,8 +84,14 @@ class Refresher:
         self._unsaved: dict[str, _Unsaved] = {}
         self._held: dict[str, datetime] = {}
         self._wake = asyncio.Event()
-        self.committer = GroupCommitter(vault)
+        # Refreshes due together share durable writes; each change still stands alone.
+        self.committer = GroupCommit(self._write)
         self._task: asyncio.Task[None] | None = None
+
+    def _write(self, change: Change) -> StoreState:
+        """Blocking, in the group commit's worker thread. `vault.commit` is looked up at each
+        write, not bound once, so it can be replaced (a full disk, in the tests)."""
+        return self.vault.commit(change)
 
     # --- lifecycle -----------------------------------------------------------------------
 

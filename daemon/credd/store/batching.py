@@ -60,6 +60,7 @@ class GroupCommit:
         self._commit = commit
         self._pending: list[tuple[Change, asyncio.Future[StoreState]]] = []
         self._worker: asyncio.Task[None] | None = None
+        self.writes = 0  # durable commits made, for tests and figures
 
     async def commit(self, change: Change) -> StoreState:
         """Commit one change durably; returns the store as this change left it."""
@@ -88,6 +89,8 @@ class GroupCommit:
                 if not future.done():
                     future.set_exception(exc)
             return
+        else:
+            self.writes += 1
         for (_, future), outcome in zip(waiting, group.outcomes, strict=True):
             if future.done():  # the caller went away; its change is written all the same
                 continue
