@@ -44,6 +44,7 @@ from .issuer import (
 )
 from .tokens import (
     Granted,
+    Outcome,
     TokenGrant,
     classify,
     describe_error,
@@ -205,15 +206,7 @@ def device_code(
     poll = {"grant_type": DEVICE_GRANT, "device_code": document["device_code"]}
     while time.monotonic() < deadline:
         sleep(interval)
-        request = token_request(
-            metadata["token_endpoint"],
-            poll,
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-            auth_method=client.auth_method,
-        )
-        answer = post_form(http, request.url, request.form, request.headers)
-        outcome = classify(answer.status_code, answer.content)
+        outcome, answer = _post_token(http, metadata, client, poll)
         if isinstance(outcome, Granted):
             return outcome.grant
         error = (json_object(answer) or {}).get("error")
@@ -232,9 +225,10 @@ def device_code(
 # --- tokens, logout ------------------------------------------------------------------------------
 
 
-def _token(
+def _post_token(
     http: httpx.Client, metadata: Mapping[str, Any], client: OAuthClient, form: Mapping[str, str]
-) -> TokenGrant:
+) -> tuple[Outcome, httpx.Response]:
+    """One token endpoint request, authenticated as the client; its outcome and answer."""
     request = token_request(
         metadata["token_endpoint"],
         form,
@@ -243,7 +237,13 @@ def _token(
         auth_method=client.auth_method,
     )
     response = post_form(http, request.url, request.form, request.headers)
-    outcome = classify(response.status_code, response.content)
+    return classify(response.status_code, response.content), response
+
+
+def _token(
+    http: httpx.Client, metadata: Mapping[str, Any], client: OAuthClient, form: Mapping[str, str]
+) -> TokenGrant:
+    outcome, _ = _post_token(http, metadata, client, form)
     if isinstance(outcome, Granted):
         return outcome.grant
     raise LoginFailed(f"the token request failed: {outcome.reason}")
