@@ -18,8 +18,7 @@ import pytest
 
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
-from tests.support.other_user import NOBODY, SYSTEM_PYTHON
-from tests.support.requirements import require_program
+from tests.support.other_user import NOBODY, python_as_nobody
 
 pytestmark = pytest.mark.integration
 
@@ -72,27 +71,14 @@ class FakeDaemon:
 
 @pytest.fixture
 def fake_daemon(short_tmp: Path) -> Iterator[FakeDaemon]:
-    if os.geteuid() != 0:
-        pytest.fail("this test runs a listener as another uid and needs root (CI runs as root)")
-    setpriv = require_program("setpriv")
+    command = python_as_nobody(LISTENER)
     os.chmod(short_tmp, 0o711)
     folder = short_tmp / "fake"
     folder.mkdir(mode=0o700)
     os.chown(folder, NOBODY, NOBODY)
     fake = FakeDaemon(folder)
     with subprocess.Popen(
-        [
-            setpriv,
-            f"--reuid={NOBODY}",
-            f"--regid={NOBODY}",
-            "--clear-groups",
-            SYSTEM_PYTHON,
-            "-I",
-            "-c",
-            LISTENER,
-            str(fake.socket),
-            str(fake.record),
-        ],
+        [*command, str(fake.socket), str(fake.record)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

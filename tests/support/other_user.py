@@ -14,23 +14,29 @@ NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def run_as_nobody(code: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+def python_as_nobody(code: str, *args: str) -> list[str]:
+    """The command line that runs ``code`` as nobody; fails the test without root."""
     if os.geteuid() != 0:
         pytest.fail(
             "this test switches to another uid with setpriv and needs root (CI runs as root)"
         )
     setpriv = require_program("setpriv")
+    return [
+        setpriv,
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        SYSTEM_PYTHON,
+        "-I",
+        "-c",
+        code,
+        *args,
+    ]
+
+
+def run_as_nobody(code: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            setpriv,
-            f"--reuid={NOBODY}",
-            f"--regid={NOBODY}",
-            "--clear-groups",
-            SYSTEM_PYTHON,
-            "-I",
-            "-c",
-            code,
-        ],
+        python_as_nobody(code),
         capture_output=True,
         text=True,
         timeout=timeout,
