@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server lint fmt test check lock bench
+.PHONY: install run system-deps oauth-server jvm lint fmt test check lock bench
 
 install: $(STAMP)
 
@@ -48,7 +48,34 @@ $(OAUTH_SERVER)/node_modules/.package-lock.json: $(OAUTH_SERVER)/package.json $(
 
 oauth-server: system-deps $(OAUTH_SERVER)/node_modules/.package-lock.json
 
-test: system-deps install oauth-server lint
+# The JVM client (client/jvm): javac, javadoc and jar of Debian's JDK, no build tool and nothing
+# from Maven Central. The jar is client/jvm/build/credd-client.jar; tests/clients/test_jvm.py runs
+# the compiled tests (their own small runner, TestMain) against the daemon pytest starts.
+JVM := client/jvm
+JVM_BUILD := $(JVM)/build
+JVM_JAR := $(JVM_BUILD)/credd-client.jar
+JVM_TESTS := $(JVM_BUILD)/test-classes/.built
+JVM_SOURCES := $(shell find $(JVM)/src/main -name '*.java')
+JVM_TEST_SOURCES := $(shell find $(JVM)/src/test -name '*.java')
+JAVAC := javac --release 17 -encoding UTF-8 -Xlint:all -Werror
+JVM_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' client/pyproject.toml)
+
+$(JVM_JAR): $(JVM_SOURCES)
+	rm -rf $(JVM_BUILD)/classes $(JVM_BUILD)/javadoc
+	$(JAVAC) -d $(JVM_BUILD)/classes $(JVM_SOURCES)
+	javadoc -quiet -encoding UTF-8 -Xdoclint:all -Werror -d $(JVM_BUILD)/javadoc $(JVM_SOURCES) >/dev/null
+	printf 'Automatic-Module-Name: dev.credd.client\nImplementation-Title: credd-client\nImplementation-Version: %s\n' \
+	  '$(JVM_VERSION)' > $(JVM_BUILD)/MANIFEST.MF
+	jar --create --file $@ --manifest $(JVM_BUILD)/MANIFEST.MF -C $(JVM_BUILD)/classes .
+
+$(JVM_TESTS): $(JVM_JAR) $(JVM_TEST_SOURCES)
+	rm -rf $(JVM_BUILD)/test-classes
+	$(JAVAC) -cp $(JVM_JAR) -d $(JVM_BUILD)/test-classes $(JVM_TEST_SOURCES)
+	touch $@
+
+jvm: system-deps $(JVM_TESTS)
+
+test: system-deps install oauth-server jvm lint
 	$(BIN)/pytest
 
 check: test

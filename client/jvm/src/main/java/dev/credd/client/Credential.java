@@ -1,0 +1,95 @@
+package dev.credd.client;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One credential as the daemon returns it ({@code CredentialOut}).
+ *
+ * <p>{@code secret} is set only by the calls that return it ({@link CreddClient#get} and
+ * {@link CreddClient#refresh}); the OAuth fields are null for a plain secret;
+ * {@code clientSecret} and {@code refreshToken} only when asked for with an include. Fields a
+ * newer daemon adds land in {@code extra}. {@link #toString()} shows no secret value.
+ *
+ * @param name the name, the key of the credential
+ * @param kind {@code "secret"} or {@code "oauth2"}
+ * @param username the user name, or null
+ * @param secret the secret value (for oauth2, the current access token), or null when not returned
+ * @param labels the labels, string to string
+ * @param allowedPrograms the absolute paths of the programs allowed to read it; empty: any
+ * @param createdAt when it was created
+ * @param updatedAt when it was last changed
+ * @param tokenEndpoint oauth2: the issuer's token endpoint
+ * @param clientId oauth2: the client id
+ * @param clientSecret oauth2: the client secret, only when asked for
+ * @param tokenEndpointAuthMethod oauth2: {@code client_secret_basic}, {@code client_secret_post} or {@code none}
+ * @param refreshToken oauth2: the refresh token, only when asked for
+ * @param expiresAt when the access token (or the secret) expires, or null
+ * @param scope oauth2: the scope granted
+ * @param status oauth2: {@code ok}, {@code needs_login} or {@code error}
+ * @param lastError oauth2: the last refresh error, or null
+ * @param nextRefreshAt oauth2: when the daemon refreshes next, or null
+ * @param extra fields this client does not know yet
+ */
+public record Credential(
+        String name,
+        String kind,
+        String username,
+        String secret,
+        Map<String, String> labels,
+        List<String> allowedPrograms,
+        Instant createdAt,
+        Instant updatedAt,
+        String tokenEndpoint,
+        String clientId,
+        String clientSecret,
+        String tokenEndpointAuthMethod,
+        String refreshToken,
+        Instant expiresAt,
+        String scope,
+        String status,
+        String lastError,
+        Instant nextRefreshAt,
+        Map<String, Object> extra) {
+
+    static Credential fromJson(JsonObject json) {
+        return new Credential(
+                json.requiredText("name"),
+                json.requiredText("kind"),
+                json.text("username"),
+                json.text("secret"),
+                json.textMap("labels"),
+                json.texts("allowed_programs"),
+                json.instant("created_at"),
+                json.instant("updated_at"),
+                json.text("token_endpoint"),
+                json.text("client_id"),
+                json.text("client_secret"),
+                json.text("token_endpoint_auth_method"),
+                json.text("refresh_token"),
+                json.instant("expires_at"),
+                json.text("scope"),
+                json.text("status"),
+                json.text("last_error"),
+                json.instant("next_refresh_at"),
+                json.unread());
+    }
+
+    /**
+     * The fields without the secret values ({@code secret}, {@code clientSecret},
+     * {@code refreshToken}) and without {@code extra}, which may hold one.
+     *
+     * @return a description safe to log
+     */
+    @Override
+    public String toString() {
+        return "Credential[name=" + name + ", kind=" + kind + ", username=" + username
+                + ", labels=" + labels + ", allowedPrograms=" + allowedPrograms
+                + ", createdAt=" + createdAt + ", updatedAt=" + updatedAt
+                + ", tokenEndpoint=" + tokenEndpoint + ", clientId=" + clientId
+                + ", tokenEndpointAuthMethod=" + tokenEndpointAuthMethod
+                + ", expiresAt=" + expiresAt + ", scope=" + scope + ", status=" + status
+                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt + "]";
+    }
+}

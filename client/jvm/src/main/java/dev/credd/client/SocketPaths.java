@@ -1,0 +1,92 @@
+package dev.credd.client;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Map;
+
+/**
+ * Where the daemon's socket is, derived from the environment alone exactly as the Python client
+ * and the daemon do, and whether its folder can be trusted.
+ */
+public final class SocketPaths {
+    /** The socket's file name when {@code CREDD_HOME} is not set. */
+    public static final String SOCKET_FILE = "credd.sock";
+
+    private SocketPaths() {
+    }
+
+    /**
+     * The socket the daemon listens on.
+     *
+     * <p>{@code CREDD_SOCKET} wins. Otherwise the socket lives in {@code $XDG_RUNTIME_DIR/credd},
+     * else in {@code /tmp/credd-<uid>}; with {@code CREDD_HOME} set its name is
+     * {@code credd-<first 12 hex digits of the SHA-256 of CREDD_HOME's absolute path>.sock}.
+     * Empty variables count as unset.
+     *
+     * @param env the environment to read, such as {@link System#getenv()}
+     * @return the socket's path
+     */
+    public static Path socketPath(Map<String, String> env) {
+        String explicit = env.get("CREDD_SOCKET");
+        if (explicit != null && !explicit.isEmpty()) {
+            return Path.of(explicit);
+        }
+        String runtimeDir = env.get("XDG_RUNTIME_DIR");
+        Path folder = runtimeDir != null && !runtimeDir.isEmpty()
+                ? Path.of(runtimeDir, "credd")
+                : Path.of("/tmp/credd-" + Uids.own());
+        return folder.resolve(socketFile(env));
+    }
+
+    private static String socketFile(Map<String, String> env) {
+        String home = env.get("CREDD_HOME");
+        if (home == null || home.isEmpty()) {
+            return SOCKET_FILE;
+        }
+        if (home.equals("~") || home.startsWith("~/")) { // as Python's os.path.expanduser
+            String userHome = env.getOrDefault("HOME", System.getProperty("user.home"));
+            home = userHome + home.substring(1);
+        }
+        String absolute = Path.of(home).toAbsolutePath().normalize().toString();
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(absolute.getBytes(StandardCharsets.UTF_8));
+            StringBuilder hex = new StringBuilder();
+            for (int i = 0; i < 6; i++) {
+                hex.append(String.format("%02x", digest[i]));
+            }
+            return "credd-" + hex + ".sock";
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this JVM has no SHA-256", e);
+        }
+    }
+
+    /**
+     * Refuses a socket folder that another user owns or may write to: whoever can write there
+     * can put their own socket in the daemon's place and collect every secret.
+     *
+     * @param folder the folder holding the socket
+     * @throws ForbiddenException when the folder is another user's or writable by others
+     * @throws IOException when it cannot be read (a missing folder is a
+     *     {@link java.nio.file.NoSuchFileException})
+     */
+    public static void checkSocketFolder(Path folder) throws IOException {
+        int owner = (Integer) Files.getAttribute(folder, "unix:uid");
+        int mode = (Integer) Files.getAttribute(folder, "unix:mode");
+        long uid = Uids.own();
+        if (owner != uid) {
+            throw new ForbiddenException("the socket folder " + folder + " belongs to uid " + owner
+                    + ", not to you (uid " + uid + "); remove it, or set CREDD_SOCKET to a socket"
+                    + " in a folder of your own");
+        }
+        if ((mode & 0022) != 0) {
+            throw new ForbiddenException("the socket folder " + folder
+                    + " may be written by other users (mode " + String.format("%04o", mode & 07777)
+                    + "); run `chmod 700 " + folder + "`");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.credd.client;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A view of the store on a socket of its own, in {@link Status} ({@code ViewStatus}).
+ *
+ * @param name the view's name
+ * @param patterns the credential name patterns it shows
+ * @param write whether it may write
+ * @param uids the user ids allowed to connect
+ * @param socket its socket path
+ * @param expiresAt when it closes, or null
+ * @param lastUsedAt when it was last used, or null
+ * @param requests how many requests it has served
+ */
+public record ViewStatus(
+        String name,
+        List<String> patterns,
+        boolean write,
+        List<Long> uids,
+        String socket,
+        Instant expiresAt,
+        Instant lastUsedAt,
+        long requests) {
+    static ViewStatus fromJson(JsonObject json) {
+        return new ViewStatus(json.requiredText("name"), json.texts("patterns"), json.bool("write"),
+                json.longs("uids"), json.requiredText("socket"), json.instant("expires_at"),
+                json.instant("last_used_at"), json.requiredLong("requests"));
+    }
+}
