@@ -51,7 +51,7 @@ public final class SocketPaths {
             String userHome = env.getOrDefault("HOME", System.getProperty("user.home"));
             home = userHome + home.substring(1);
         }
-        String absolute = Path.of(home).toAbsolutePath().normalize().toString();
+        String absolute = absolutePath(home);
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256")
                     .digest(absolute.getBytes(StandardCharsets.UTF_8));
@@ -63,6 +63,28 @@ public final class SocketPaths {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("this JVM has no SHA-256", e);
         }
+    }
+
+    /**
+     * Python's {@code os.path.abspath} on text, not through {@link Path}: a JVM started without a
+     * UTF-8 locale cannot make a Path of a name outside ASCII, and the hash must not depend on it.
+     */
+    static String absolutePath(String path) {
+        String full = path.startsWith("/") ? path : System.getProperty("user.dir") + "/" + path;
+        // POSIX leaves a path starting with exactly two slashes to the system; Python keeps them.
+        String root = full.startsWith("//") && !full.startsWith("///") ? "//" : "/";
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (String part : full.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                parts.pollLast();
+            } else {
+                parts.addLast(part);
+            }
+        }
+        return root + String.join("/", parts);
     }
 
     /**

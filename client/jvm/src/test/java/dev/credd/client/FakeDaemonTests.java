@@ -30,7 +30,7 @@ public final class FakeDaemonTests {
         for (Object code : (List<?>) Json.parse(Check.env("JVM_TEST_ERROR_CODES"))) {
             codes.add((String) code);
         }
-        Check.that(codes.size() >= 12, "too few codes from the OpenAPI document: " + codes);
+        Check.that(codes.size() >= 10, "too few codes from the OpenAPI document: " + codes);
         codes.add("daemon_unavailable");
         codes.add("daemon_timeout");
         codes.add("protocol_error");

@@ -59,6 +59,9 @@ public final class TestMain {
                 try {
                     method.invoke(instance);
                 } catch (InvocationTargetException e) {
+                    if (e.getCause() instanceof Error) {
+                        throw (Error) e.getCause();
+                    }
                     throw e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
                 }
                 return null;

@@ -1,0 +1,306 @@
+"""The JVM client (client/jvm) against the real daemon, the real keyring and the real OAuth
+server, started here; the Java side is the compiled tests in client/jvm/src/test, run by their
+own small runner (TestMain), which ends with one summary line.
+
+Each test sets a scene (a daemon found through one variable, a listener run by another uid, no
+daemon at all) and runs the Java tests written for it. The coverage test reads the Java records
+and exceptions and checks them against the OpenAPI document (tests/support/api_contract.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from credd_client._paths import socket_path
+from credd_client.client import encode_path_segment
+from tests.integration.test_impostors import LISTENER
+from tests.integration.test_oauth import login
+from tests.support.api_contract import error_codes, nested_schemas, openapi_document, schema_fields
+from tests.support.daemon import DaemonProcess
+from tests.support.oauth_server import SERVER_DIR, OAuthServer
+from tests.support.other_user import NOBODY, python_as_nobody
+from tests.support.requirements import require_path, require_program
+
+pytestmark = pytest.mark.integration
+
+JVM = Path(__file__).resolve().parents[2] / "client" / "jvm"
+BUILD = JVM / "build"
+SOURCES = JVM / "src" / "main" / "java" / "dev" / "credd" / "client"
+SUMMARY = re.compile(r"^jvm tests: (\d+) passed, (\d+) failed, (\d+) total", re.M)
+
+# The Java record that models each schema of the API (a schema missing here fails the coverage).
+RECORDS = {
+    "CredentialOut": "Credential",
+    "StatusOut": "Status",
+    "StoreStatus": "StoreStatus",
+    "KeyBackendStatus": "KeyBackendStatus",
+    "CredentialCounts": "CredentialCounts",
+    "OAuthSummary": "OAuthSummary",
+    "OAuthFailure": "OAuthFailure",
+    "OAuthCredentialState": "OAuthCredentialState",
+    "ViewStatus": "ViewStatus",
+    "ProgramIdentity": "ProgramIdentity",
+}
+
+
+@pytest.fixture(scope="session")
+def java() -> str:
+    program = require_program("java")
+    require_path(BUILD / "credd-client.jar", "credd-client.jar (`make jvm`)")
+    require_path(BUILD / "test-classes" / ".built", "the JVM client's tests (`make jvm`)")
+    return program
+
+
+def run_java(java: str, env: dict[str, str], *selection: str) -> str:
+    """Run the Java tests named (``Class`` or ``Class#method``); all must pass."""
+    classpath = f"{BUILD / 'credd-client.jar'}:{BUILD / 'test-classes'}"
+    result = subprocess.run(
+        [java, "-cp", classpath, "dev.credd.client.TestMain", *selection],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    summary = SUMMARY.search(result.stdout)
+    assert summary is not None, f"no summary line\n{output}"
+    assert result.returncode == 0, output
+    assert int(summary[2]) == 0, output
+    assert int(summary[1]) >= len(selection), output
+    return result.stdout
+
+
+# --- without a daemon -----------------------------------------------------------------------
+
+
+def test_json_path_encoding_and_discovery_match_the_python_client(java: str) -> None:
+    names = ["a/b", "100%", "é 日本 🎉", ".", "..", "...", "a+b?c#d", "~-._", "x" * 256, "\t"]
+    home = os.environ.get("HOME", "/root")
+    envs: list[dict[str, str]] = [
+        {"CREDD_SOCKET": "/x/y.sock", "XDG_RUNTIME_DIR": "/run/user/5", "CREDD_HOME": "/s"},
+        {"XDG_RUNTIME_DIR": "/run/user/5"},
+        {"XDG_RUNTIME_DIR": "/run/user/5", "CREDD_HOME": "/home/a/state"},
+        {"CREDD_HOME": "/a/../b/./c/"},
+        {"CREDD_HOME": "relative/state"},
+        {"CREDD_HOME": "~/credd", "HOME": home},
+        {"CREDD_HOME": "/home/é/ß"},
+        {"CREDD_SOCKET": "", "XDG_RUNTIME_DIR": "", "CREDD_HOME": ""},
+        {},
+    ]
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": home,
+        "JVM_TEST_ENCODED": json.dumps([[n, encode_path_segment(n)] for n in names]),
+        "JVM_TEST_DISCOVERY": json.dumps([[e, socket_path(e)] for e in envs]),
+    }
+    run_java(java, env, "UnitTests")
+
+
+def test_error_codes_framing_garbage_and_timeouts_against_listeners_of_its_own(
+    java: str,
+) -> None:
+    codes = sorted(error_codes(openapi_document()))
+    env = {"PATH": os.environ["PATH"], "JVM_TEST_ERROR_CODES": json.dumps(codes)}
+    run_java(java, env, "FakeDaemonTests")
+
+
+def test_the_jvm_records_and_exceptions_cover_the_api() -> None:
+    document = openapi_document()
+    schemas = nested_schemas(document, "StatusOut") | {"CredentialOut"}
+    for schema in sorted(schemas):
+        assert schema in RECORDS, f"no Java record models the schema {schema}"
+        source = (SOURCES / f"{RECORDS[schema]}.java").read_text()
+        declared = set(re.findall(r'json\.\w+\("(\w+)"\)', source))
+        missing = schema_fields(document, schema) - declared
+        assert not missing, f"{RECORDS[schema]}.java does not read {sorted(missing)} of {schema}"
+    codes = {
+        match
+        for path in SOURCES.glob("*Exception.java")
+        for match in re.findall(r'String CODE = "(\w+)";', path.read_text())
+    }
+    assert error_codes(document) - codes == set()
+    assert {"daemon_unavailable", "daemon_timeout", "protocol_error"} <= codes
+
+
+# --- against the real daemon ----------------------------------------------------------------
+
+
+def test_every_call_against_the_daemon(
+    java: str, daemon: DaemonProcess, credd_env: dict[str, str]
+) -> None:
+    out = run_java(java, credd_env, "DaemonTests")
+    assert "DaemonTests.testRoundTripOfEveryCall" in out
+
+
+def _start(env: dict[str, str], socket: str) -> DaemonProcess:
+    home = Path(env["CREDD_HOME"]) if env.get("CREDD_HOME") else Path(env["HOME"]) / "credd"
+    process = DaemonProcess(home, Path(socket), env)
+    process.env = {**env, "PYTHONUNBUFFERED": "1"}  # exactly this environment, nothing added
+    return process.start()
+
+
+@pytest.mark.parametrize("variable", ["CREDD_SOCKET", "CREDD_HOME", "XDG_RUNTIME_DIR", "uid"])
+def test_the_socket_is_found_from_each_variable(
+    java: str, credd_env: dict[str, str], variable: str
+) -> None:
+    env = dict(credd_env)
+    if variable != "CREDD_SOCKET":
+        del env["CREDD_SOCKET"]
+    if variable == "XDG_RUNTIME_DIR":
+        del env["CREDD_HOME"]
+    if variable == "uid":  # /tmp/credd-<uid>, with CREDD_HOME's own name in it
+        del env["XDG_RUNTIME_DIR"]
+    expected = socket_path(env)
+    runtime = credd_env["XDG_RUNTIME_DIR"]
+    assert expected.startswith(
+        {
+            "CREDD_SOCKET": credd_env["CREDD_SOCKET"],
+            "CREDD_HOME": f"{runtime}/credd/credd-",
+            "XDG_RUNTIME_DIR": f"{runtime}/credd/credd.sock",
+            "uid": f"/tmp/credd-{os.getuid()}/credd-",
+        }[variable]
+    )
+    process = _start(env, expected)
+    try:
+        run_java(
+            java,
+            {**env, "JVM_TEST_EXPECT_SOCKET": expected},
+            "EnvironmentTests#testTheDefaultClientFindsTheDaemon",
+        )
+    finally:
+        assert process.stop() == 0, process.log_text()
+
+
+def test_no_daemon_is_unavailable(java: str, credd_env: dict[str, str]) -> None:
+    run_java(java, credd_env, "EnvironmentTests#testNoDaemonIsUnavailable")  # no folder
+    process = _start(credd_env, credd_env["CREDD_SOCKET"])
+    assert process.stop() == 0
+    run_java(java, credd_env, "EnvironmentTests#testNoDaemonIsUnavailable")  # stopped
+
+
+# --- another user's socket folder or daemon -------------------------------------------------
+
+
+class Listener:
+    """A listener run by nobody, recording every byte it receives (tests/integration/
+    test_impostors.py's), bound in a folder of nobody's."""
+
+    def __init__(self, folder: Path) -> None:
+        self.socket = folder / "credd.sock"
+        self.record = folder / "record"
+
+    def received(self) -> bytes:
+        return self.record.read_bytes() if self.record.exists() else b""
+
+    def control(self, path: Path) -> None:
+        """Send PING through ``path`` and wait until the listener recorded it."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(str(path))
+            sock.sendall(b"PING")
+        deadline = time.monotonic() + 15
+        while b"PING" not in self.received():
+            assert time.monotonic() < deadline, "the listener recorded nothing"
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def nobody_listener(short_tmp: Path) -> Iterator[Listener]:
+    command = python_as_nobody(LISTENER)
+    os.chmod(short_tmp, 0o711)
+    folder = short_tmp / "fake"
+    folder.mkdir(mode=0o700)
+    os.chown(folder, NOBODY, NOBODY)
+    listener = Listener(folder)
+    with subprocess.Popen(
+        [*command, str(listener.socket), str(listener.record)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd="/",
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+            yield listener
+        finally:
+            proc.kill()
+            proc.wait(10)
+            assert proc.stdout is not None
+            proc.stdout.close()
+
+
+def test_a_socket_folder_of_another_user_is_refused(
+    java: str, nobody_listener: Listener, credd_env: dict[str, str]
+) -> None:
+    env = {
+        **credd_env,
+        "CREDD_SOCKET": str(nobody_listener.socket),
+        "JVM_TEST_EXPECT_MESSAGE": f"belongs to uid {NOBODY}, not to you",
+    }
+    run_java(java, env, "EnvironmentTests#testTheClientRefuses")
+    nobody_listener.control(nobody_listener.socket)
+    assert nobody_listener.received() == b"CONN 4\nPING\n"  # never even connected
+
+
+def test_a_daemon_of_another_uid_is_refused_unless_named(
+    java: str, nobody_listener: Listener, credd_env: dict[str, str], short_tmp: Path
+) -> None:
+    ours = short_tmp / "ours"
+    ours.mkdir(mode=0o700)
+    planted = ours / "credd.sock"
+    os.rename(nobody_listener.socket, planted)
+    env = {
+        **credd_env,
+        "CREDD_SOCKET": str(planted),
+        "JVM_TEST_EXPECT_MESSAGE": "runs as user nobody, not as uid",
+    }
+    run_java(java, env, "EnvironmentTests#testTheClientRefuses")
+    nobody_listener.control(planted)
+    received = nobody_listener.received()
+    assert received == b"CONN 0\n\n" * 3 + b"CONN 4\nPING\n", received  # connected, sent nothing
+    # Named by CREDD_DAEMON_UID, the same listener is talked to (and never answers).
+    run_java(
+        java,
+        {**env, "CREDD_DAEMON_UID": str(NOBODY)},
+        "EnvironmentTests#testTheNamedDaemonUidIsAccepted",
+    )
+    deadline = time.monotonic() + 15
+    while b"GET /v1/status HTTP/1.1" not in nobody_listener.received():
+        assert time.monotonic() < deadline, nobody_listener.received()
+        time.sleep(0.05)
+
+
+# --- OAuth ----------------------------------------------------------------------------------
+
+
+def test_an_oauth_credential_is_refreshed_through_the_client(
+    java: str, headless_credd_env: dict[str, str]
+) -> None:
+    node = require_program("node")
+    require_path(SERVER_DIR / "node_modules" / "oidc-provider", "oidc-provider (npm ci)")
+    env = headless_credd_env
+    with OAuthServer(node, access_token_ttl=60) as server:
+        process = _start(env, env["CREDD_SOCKET"])
+        try:
+            result = login(env, "jvm-oauth", server.issuer)
+            assert result.returncode == 0, result.stderr
+            before = server.stats()["refresh_requests"]
+            run_java(
+                java,
+                {**env, "JVM_TEST_OAUTH_NAME": "jvm-oauth"},
+                "EnvironmentTests#testAnOAuthCredentialIsRefreshed",
+            )
+            assert server.stats()["refresh_requests"] == before + 2
+        finally:
+            assert process.stop() == 0, process.log_text()
