@@ -59,11 +59,13 @@ def java() -> str:
     return program
 
 
-def run_java(java: str, env: dict[str, str], *selection: str) -> str:
+def run_java(
+    java: str, env: dict[str, str], *selection: str, jvm_args: tuple[str, ...] = ()
+) -> str:
     """Run the Java tests named (``Class`` or ``Class#method``); all must pass."""
     classpath = f"{BUILD / 'credd-client.jar'}:{BUILD / 'test-classes'}"
     result = subprocess.run(
-        [java, "-cp", classpath, "dev.credd.client.TestMain", *selection],
+        [java, *jvm_args, "-cp", classpath, "dev.credd.client.TestMain", *selection],
         env=env,
         capture_output=True,
         text=True,
@@ -139,6 +141,14 @@ def test_every_call_against_the_daemon(
 ) -> None:
     out = run_java(java, credd_env, "DaemonTests")
     assert "DaemonTests.testRoundTripOfEveryCall" in out
+
+
+def test_a_trimmed_runtime_with_java_base_and_jdk_net_alone_is_enough(
+    java: str, daemon: DaemonProcess, credd_env: dict[str, str]
+) -> None:
+    # jlink'd runtimes may leave out jdk.security.auth, where the JDK tells the uid.
+    trimmed = ("--limit-modules", "java.base,jdk.net")
+    run_java(java, credd_env, "DaemonTests#testRoundTripOfEveryCall", jvm_args=trimmed)
 
 
 def _start(env: dict[str, str], socket: str) -> DaemonProcess:

@@ -194,6 +194,17 @@ public final class CreddClient implements AutoCloseable {
     }
 
     /**
+     * This library's version, from its jar's manifest ({@code "unknown"} when run from loose
+     * classes); compare it with {@link Status#version()} to tell a daemon of another release.
+     *
+     * @return the version
+     */
+    public static String version() {
+        String version = CreddClient.class.getPackage().getImplementationVersion();
+        return version == null ? "unknown" : version;
+    }
+
+    /**
      * The socket this client talks to.
      *
      * @return the socket's path
@@ -391,7 +402,10 @@ public final class CreddClient implements AutoCloseable {
         return CompletableFuture.supplyAsync(call, executor);
     }
 
-    /** Closes the kept-alive connections; a later call opens a new one. */
+    /**
+     * Closes the kept-alive connections. A later call still works, on a connection of its own
+     * that is closed after it.
+     */
     @Override
     public void close() {
         closed = true;
