@@ -188,6 +188,9 @@ def test_the_socket_is_found_from_each_variable(
         )
     finally:
         assert process.stop() == 0, process.log_text()
+        if variable == "uid":  # the shared /tmp/credd-<uid>: leave nothing of ours behind
+            Path(expected + ".lock").unlink(missing_ok=True)
+            Path(expected).unlink(missing_ok=True)
 
 
 def test_no_daemon_is_unavailable(java: str, credd_env: dict[str, str]) -> None:
