@@ -104,6 +104,7 @@ public class CreddException extends RuntimeException {
             case ForbiddenException.CODE: return new ForbiddenException(message);
             case InternalErrorException.CODE: return new InternalErrorException(message);
             case LoginFailedException.CODE: return new LoginFailedException(message);
+            case MethodNotAllowedException.CODE: return new MethodNotAllowedException(message);
             default: return new CreddException(code, httpStatus, 1, message);
         }
     }

@@ -35,6 +35,7 @@ public final class FakeDaemonTests {
         codes.add("daemon_timeout");
         codes.add("protocol_error");
         codes.add("login_failed");
+        codes.add("method_not_allowed");
         String[] current = new String[1];
         try (FakeServer server = new FakeServer((request, out, s) -> {
             FakeServer.send(out, FakeServer.json(400, envelope(current[0])));
