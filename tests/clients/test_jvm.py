@@ -264,6 +264,13 @@ def test_a_socket_folder_of_another_user_is_refused(
     run_java(java, env, "EnvironmentTests#testTheClientRefuses")
     nobody_listener.control(nobody_listener.socket)
     assert nobody_listener.received() == b"CONN 4\nPING\n"  # never even connected
+    # A folder of the uid CREDD_DAEMON_UID names is accepted, as its daemon is.
+    run_java(
+        java,
+        {**env, "CREDD_DAEMON_UID": str(NOBODY)},
+        "EnvironmentTests#testTheNamedDaemonUidIsAccepted",
+    )
+    wait_for_request(nobody_listener)
 
 
 def test_a_daemon_of_another_uid_is_refused_unless_named(
@@ -276,7 +283,7 @@ def test_a_daemon_of_another_uid_is_refused_unless_named(
     env = {
         **credd_env,
         "CREDD_SOCKET": str(planted),
-        "JVM_TEST_EXPECT_MESSAGE": "runs as user nobody, not as uid",
+        "JVM_TEST_EXPECT_MESSAGE": f"runs as user nobody, not as you (uid {os.getuid()})",
     }
     run_java(java, env, "EnvironmentTests#testTheClientRefuses")
     nobody_listener.control(planted)
@@ -288,9 +295,14 @@ def test_a_daemon_of_another_uid_is_refused_unless_named(
         {**env, "CREDD_DAEMON_UID": str(NOBODY)},
         "EnvironmentTests#testTheNamedDaemonUidIsAccepted",
     )
+    wait_for_request(nobody_listener)
+
+
+def wait_for_request(listener: Listener) -> None:
+    """Wait until the listener recorded the request the client sent (it never answers)."""
     deadline = time.monotonic() + 15
-    while b"GET /v1/status HTTP/1.1" not in nobody_listener.received():
-        assert time.monotonic() < deadline, nobody_listener.received()
+    while b"GET /v1/status HTTP/1.1" not in listener.received():
+        assert time.monotonic() < deadline, listener.received()
         time.sleep(0.05)
 
 

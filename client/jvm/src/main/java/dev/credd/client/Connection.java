@@ -68,10 +68,10 @@ final class Connection implements AutoCloseable {
     }
 
     /** Connects, after checking the folder, and checks the peer's uid. */
-    static Connection open(Path path, long expectedUid, long deadline, String timeoutText) {
+    static Connection open(Path path, Long daemonUid, long deadline, String timeoutText) {
         Path folder = path.toAbsolutePath().getParent();
         try {
-            SocketPaths.checkSocketFolder(folder);
+            SocketPaths.checkSocketFolder(folder, daemonUid);
         } catch (NoSuchFileException e) {
             throw new DaemonUnavailableException("no daemon answers on " + path + "; " + START_HINT);
         } catch (IOException e) {
@@ -86,7 +86,7 @@ final class Connection implements AutoCloseable {
             selector = Selector.open();
             Connection connection = new Connection(path, timeoutText, channel, selector);
             connection.connect(deadline);
-            checkPeer(channel, path, expectedUid);
+            checkPeer(channel, path, daemonUid);
             return connection;
         } catch (IOException e) {
             closeQuietly(channel, selector);
@@ -116,7 +116,8 @@ final class Connection implements AutoCloseable {
         key.interestOps(0);
     }
 
-    private static void checkPeer(SocketChannel channel, Path path, long expectedUid) throws IOException {
+    /** The daemon must run as this user, or as the uid CREDD_DAEMON_UID names (never else). */
+    private static void checkPeer(SocketChannel channel, Path path, Long daemonUid) throws IOException {
         UnixDomainPrincipal peer;
         try {
             peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
@@ -125,15 +126,17 @@ final class Connection implements AutoCloseable {
         }
         UserPrincipalLookupService users = FileSystems.getDefault().getUserPrincipalLookupService();
         // Principals compare by uid; a uid without a name looks up as its number.
-        UserPrincipal expected = users.lookupPrincipalByName(Long.toString(expectedUid));
-        if (!peer.user().equals(expected)) {
-            String who = peer.user().getName();
-            throw new ForbiddenException("the process answering on " + path + " runs as "
-                    + (who.chars().allMatch(Character::isDigit) ? "uid " + who : "user " + who)
-                    + ", not as uid " + expectedUid + (expectedUid == Uids.own() ? " (you)" : " (CREDD_DAEMON_UID)")
-                    + "; refusing to talk to it. Remove that socket and start your own daemon"
-                    + " with `credd serve`");
+        long uid = Uids.own();
+        if (peer.user().equals(users.lookupPrincipalByName(Long.toString(uid)))
+                || (daemonUid != null
+                        && peer.user().equals(users.lookupPrincipalByName(Long.toString(daemonUid))))) {
+            return;
         }
+        String who = peer.user().getName();
+        throw new ForbiddenException("the process answering on " + path + " runs as "
+                + (who.chars().allMatch(Character::isDigit) ? "uid " + who : "user " + who)
+                + ", not as you (uid " + uid + "); refusing to talk to it. Remove that socket"
+                + " and start your own daemon with `credd serve`");
     }
 
     /** Waits for the key's interest until the deadline; false when the time is up. */

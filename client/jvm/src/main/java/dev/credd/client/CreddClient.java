@@ -33,7 +33,8 @@ import java.util.function.Supplier;
  * <p>The socket comes from the environment ({@code CREDD_SOCKET}, {@code CREDD_HOME},
  * {@code XDG_RUNTIME_DIR}, else {@code /tmp/credd-<uid>}: {@link SocketPaths}). Before a byte is
  * sent, the socket's folder must be the user's own and the daemon must run as the user (or as
- * {@code CREDD_DAEMON_UID} when set, for a view bound into a container). Each call is bounded by
+ * {@code CREDD_DAEMON_UID} when set, for a view bound into a container: then the folder may
+ * also be that uid's or root's). Each call is bounded by
  * the client's timeout; a daemon that does not answer in time gives a
  * {@link DaemonTimeoutException}, no daemon at all a {@link DaemonUnavailableException}, and an
  * error answer the {@link CreddException} subclass of its wire code.
@@ -61,7 +62,7 @@ public final class CreddClient implements AutoCloseable {
     private final Path socketPath;
     private final Duration timeout;
     private final String timeoutText;
-    private final long daemonUid;
+    private final Long daemonUid;
     private final Executor executor;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
@@ -72,24 +73,8 @@ public final class CreddClient implements AutoCloseable {
         this.timeout = builder.timeout;
         this.timeoutText = new BigDecimal(timeout.toNanos()).movePointLeft(9).stripTrailingZeros()
                 .toPlainString();
-        this.daemonUid = builder.daemonUid != null ? builder.daemonUid : daemonUid(env);
+        this.daemonUid = builder.daemonUid != null ? builder.daemonUid : SocketPaths.daemonUid(env);
         this.executor = builder.executor != null ? builder.executor : SharedExecutor.INSTANCE;
-    }
-
-    private static long daemonUid(Map<String, String> env) {
-        String value = env.get("CREDD_DAEMON_UID");
-        if (value == null || value.isEmpty()) {
-            return Uids.own();
-        }
-        try {
-            long uid = Long.parseLong(value.strip());
-            if (uid >= 0 && uid <= 0xFFFFFFFFL) {
-                return uid;
-            }
-        } catch (NumberFormatException e) {
-            // said below
-        }
-        throw new InvalidRequestException("CREDD_DAEMON_UID is not a user id: " + value);
     }
 
     /**
@@ -160,7 +145,7 @@ public final class CreddClient implements AutoCloseable {
         }
 
         /**
-         * Accepts a daemon running as this uid instead of the user's own (as
+         * Accepts a daemon running as this uid besides the user's own (as
          * {@code CREDD_DAEMON_UID} does): a view of another user's daemon bound into a container.
          *
          * @param uid the daemon's user id

@@ -88,19 +88,48 @@ public final class SocketPaths {
     }
 
     /**
+     * The uid {@code CREDD_DAEMON_UID} says the daemon runs as (a view of another user's daemon
+     * bound into a container), or null: then only a daemon of this process's own uid is
+     * accepted.
+     *
+     * @param env the environment to read, such as {@link System#getenv()}
+     * @return the uid, or null when the variable is unset or empty
+     * @throws InvalidRequestException when the variable is not a uid (a whole number)
+     */
+    public static Long daemonUid(Map<String, String> env) {
+        String text = env.getOrDefault("CREDD_DAEMON_UID", "");
+        if (text.isEmpty()) {
+            return null;
+        }
+        if (text.length() <= 10 && text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            long uid = Long.parseLong(text);
+            if (uid < 0xFFFFFFFFL) { // (uid_t) -1 is no user
+                return uid;
+            }
+        }
+        throw new InvalidRequestException(
+                "CREDD_DAEMON_UID must be a uid (a whole number), not '" + text + "'");
+    }
+
+    /**
      * Refuses a socket folder that another user owns or may write to: whoever can write there
-     * can put their own socket in the daemon's place and collect every secret.
+     * can put their own socket in the daemon's place and collect every secret. With a daemon
+     * uid (from {@code CREDD_DAEMON_UID}) the folder may also be that uid's or root's (a
+     * container's {@code /run/credd}, made by docker).
      *
      * @param folder the folder holding the socket
+     * @param daemonUid the uid {@link #daemonUid(Map)} gave, or null
      * @throws ForbiddenException when the folder is another user's or writable by others
      * @throws IOException when it cannot be read (a missing folder is a
      *     {@link java.nio.file.NoSuchFileException})
      */
-    public static void checkSocketFolder(Path folder) throws IOException {
-        int owner = (Integer) Files.getAttribute(folder, "unix:uid");
+    public static void checkSocketFolder(Path folder, Long daemonUid) throws IOException {
+        long owner = ((Number) Files.getAttribute(folder, "unix:uid")).longValue();
         int mode = (Integer) Files.getAttribute(folder, "unix:mode");
         long uid = Uids.own();
-        if (owner != uid) {
+        boolean allowed = owner == uid
+                || (daemonUid != null && (owner == daemonUid || owner == 0));
+        if (!allowed) {
             throw new ForbiddenException("the socket folder " + folder + " belongs to uid " + owner
                     + ", not to you (uid " + uid + "); remove it, or set CREDD_SOCKET to a socket"
                     + " in a folder of your own");

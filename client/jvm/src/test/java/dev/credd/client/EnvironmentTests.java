@@ -23,7 +23,10 @@ public final class EnvironmentTests {
         }
     }
 
-    /** With CREDD_DAEMON_UID, the listener of that uid is talked to (it never answers). */
+    /**
+     * With CREDD_DAEMON_UID, the listener of that uid is talked to, in a folder of ours or of
+     * that uid's (it never answers).
+     */
     public void testTheNamedDaemonUidIsAccepted() {
         try (CreddClient credd = CreddClient.builder().timeout(Duration.ofSeconds(1)).build()) {
             Check.raises(DaemonTimeoutException.class, () -> credd.status());

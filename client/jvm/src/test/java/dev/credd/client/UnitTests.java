@@ -52,7 +52,13 @@ public final class UnitTests {
     }
 
     public void testABadDaemonUidIsRefused() {
-        Check.raises(InvalidRequestException.class,
-                () -> CreddClient.builder().environment(Map.of("CREDD_DAEMON_UID", "root")).build());
+        for (String bad : new String[] {"root", "-1", "+5", " 5", "4294967295", "99999999999"}) {
+            InvalidRequestException error = Check.raises(InvalidRequestException.class,
+                    () -> CreddClient.builder().environment(Map.of("CREDD_DAEMON_UID", bad)).build());
+            Check.that(error.getMessage().contains("must be a uid"), error.getMessage());
+        }
+        Check.equal(null, SocketPaths.daemonUid(Map.of("CREDD_DAEMON_UID", "")));
+        Check.equal(null, SocketPaths.daemonUid(Map.of()));
+        Check.equal(65534L, SocketPaths.daemonUid(Map.of("CREDD_DAEMON_UID", "65534")));
     }
 }
