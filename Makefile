@@ -68,7 +68,7 @@ check: test
 
 # The benchmarks (not tests: they assert no time): a private D-Bus and gnome-keyring, a
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
-bench: system-deps install
+bench: system-deps install ts-client
 	$(BIN)/python -m benchmarks
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and

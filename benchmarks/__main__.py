@@ -8,13 +8,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import imports, latency, oauth, processes, scale, throughput, writes
+from . import imports, latency, node_client, oauth, processes, scale, throughput, writes
 from .environment import Environment, Sizes
 from .table import Row, render
 
 # In table order. Each takes the run's environment and returns its rows.
 BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("client get", latency.run),
+    ("client get from Node", node_client.run),
     ("whole processes", processes.run),
     ("throughput and memory", throughput.run),
     ("durable writes", writes.run),
