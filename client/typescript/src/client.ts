@@ -46,8 +46,9 @@ export class CreddClient {
   constructor(options: ClientOptions = {}) {
     this.socketPath = options.socketPath ?? defaultSocketPath(options.env);
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    if (!(this.timeoutMs > 0)) {
-      throw new RangeError("timeoutMs must be a positive number of milliseconds");
+    // setTimeout fires at once past 2^31 - 1 ms (about 24 days).
+    if (!(this.timeoutMs > 0 && this.timeoutMs <= 2 ** 31 - 1)) {
+      throw new RangeError("timeoutMs must be a positive number of milliseconds, below 2^31");
     }
     this.transport = new Transport(this.socketPath, this.timeoutMs);
   }

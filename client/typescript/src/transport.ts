@@ -49,10 +49,12 @@ class CheckedAgent extends http.Agent {
       process.platform === "win32"
         ? Promise.resolve()
         : checkSocketFolder(path.dirname(this.socketPath) || ".");
-    folderCheck.then(
-      () => done(null, net.createConnection({ path: this.socketPath })),
-      (error: unknown) => done(error as Error, undefined as unknown as Duplex),
-    );
+    folderCheck
+      .then(() => net.createConnection({ path: this.socketPath }))
+      .then(
+        (socket) => done(null, socket),
+        (error: unknown) => done(error as Error, undefined as unknown as Duplex),
+      );
     return undefined;
   }
 }

@@ -209,6 +209,20 @@ describe("a listener that misbehaves", () => {
     assert.equal((await client.get("x")).secret, "s3cr3t-value");
     client.close();
   });
+  test("an answer that stops after its headers times out too", async () => {
+    const socketPath = await fakeDaemon(
+      onRequests(() => "HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{"),
+    );
+    const client = new CreddClient({ socketPath, timeoutMs: 300 });
+    const error = await rejection(client.get("x"));
+    assert.ok(error instanceof DaemonTimeoutError, String(error));
+    client.close();
+  });
+  test("a timeout that setTimeout cannot keep is refused", () => {
+    for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) {
+      assert.throws(() => new CreddClient({ socketPath: "/x", timeoutMs }), RangeError);
+    }
+  });
   test("an answer that comes late but within the timeout is taken", async () => {
     const socketPath = await fakeDaemon(
       onRequests((_, __, socket) => {
