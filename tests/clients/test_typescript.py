@@ -114,6 +114,11 @@ def test_the_suite_against_the_real_daemon(node: str, daemon: DaemonProcess) -> 
     run_suite(node, "daemon.test.mjs", env)
 
 
+def test_a_daemon_stopped_under_the_client(node: str, daemon: DaemonProcess) -> None:
+    run_suite(node, "down.test.mjs", {**daemon.env, "CREDD_TEST_DAEMON": "1"})
+    assert daemon.stop() == 0, daemon.log_text()  # the suite's SIGTERM: a clean exit
+
+
 @pytest.fixture
 def discovered_daemon(credd_env: dict[str, str]) -> Iterator[tuple[dict[str, str], str]]:
     """An environment without CREDD_SOCKET, and a daemon listening where it says (in

@@ -68,6 +68,13 @@ describe("the real daemon", { skip }, () => {
     assert.equal(again.status, 404);
   });
 
+  test("concurrent calls on one client share its kept-alive connections", async () => {
+    await client.set("ts/concurrent", { secret: "many" });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => client.get("ts/concurrent")));
+    assert.ok(answers.every((c) => c.secret === "many"));
+    await client.delete("ts/concurrent");
+  });
+
   test("status reports the daemon", async () => {
     const status = await client.status();
     assert.equal(typeof status.pid, "number");
