@@ -211,3 +211,15 @@ def test_the_coverage_check_sees_a_missing_field() -> None:
     assert {"name", "kind", "secret", "refresh_token", "allowed_programs"} <= credential
     assert {"pid", "store", "views", "view", "programs"} <= interfaces["Status"]
     assert "secret" not in interfaces["Status"]
+
+
+def test_the_package_has_no_runtime_dependency(node: str) -> None:
+    """Like the Python client's import allowlist: Node's own modules and the package's."""
+    del node
+    manifest = json.loads((PACKAGE / "package.json").read_text())
+    assert not manifest.get("dependencies")
+    assert set(manifest["devDependencies"]) == {"typescript", "@types/node"}
+    for module in DIST.glob("*.js"):
+        for required in re.findall(r"require\(\"([^\"]+)\"\)", module.read_text()):
+            assert required.startswith(("node:", "./")), f"{module.name} requires {required}"
+
