@@ -29,7 +29,12 @@ export interface ClientOptions {
   env?: Environment;
 }
 
-export interface GetOptions {
+export interface CallOptions {
+  /** Abandons the call: it rejects with the signal's reason (an `AbortError`). */
+  signal?: AbortSignal;
+}
+
+export interface GetOptions extends CallOptions {
   /** Secret fields returned only when asked for. */
   include?: readonly SecretInclude[];
 }
@@ -59,22 +64,28 @@ export class CreddClient {
     if (options.include !== undefined && options.include.length > 0) {
       target += "?include=" + options.include.map(encodePathSegment).join(",");
     }
-    return credentialFromJson(await this.call("GET", target));
+    return credentialFromJson(await this.call("GET", target, undefined, options.signal));
   }
 
   /** Create or replace a credential; a plain secret needs only `{ secret }`. */
-  async set(name: string, credential: CredentialInput): Promise<Credential> {
-    return credentialFromJson(await this.call("PUT", credentialPath(name), credential));
+  async set(
+    name: string,
+    credential: CredentialInput,
+    options: CallOptions = {},
+  ): Promise<Credential> {
+    const answer = await this.call("PUT", credentialPath(name), credential, options.signal);
+    return credentialFromJson(answer);
   }
 
   /** Remove a credential; `NotFoundError` if there is none by that name. */
-  async delete(name: string): Promise<void> {
-    await this.send("DELETE", credentialPath(name));
+  async delete(name: string, options: CallOptions = {}): Promise<void> {
+    await this.send("DELETE", credentialPath(name), undefined, options.signal);
   }
 
   /** Every credential's metadata, without secret values. */
-  async list(): Promise<Credential[]> {
-    const items = (await this.call("GET", "/v1/credentials"))["credentials"];
+  async list(options: CallOptions = {}): Promise<Credential[]> {
+    const answer = await this.call("GET", "/v1/credentials", undefined, options.signal);
+    const items = answer["credentials"];
     if (!Array.isArray(items)) {
       throw new ProtocolError("unexpected answer from the daemon: 'credentials' is not a list");
     }
@@ -82,13 +93,14 @@ export class CreddClient {
   }
 
   /** The daemon's health: pid, version, key backend, lock state, store, counts, OAuth. */
-  async status(): Promise<Status> {
-    return statusFromJson(await this.call("GET", "/v1/status"));
+  async status(options: CallOptions = {}): Promise<Status> {
+    return statusFromJson(await this.call("GET", "/v1/status", undefined, options.signal));
   }
 
   /** Refresh an oauth2 credential's access token now, and return the credential. */
-  async refresh(name: string): Promise<Credential> {
-    return credentialFromJson(await this.call("POST", credentialPath(name) + "/refresh"));
+  async refresh(name: string, options: CallOptions = {}): Promise<Credential> {
+    const target = credentialPath(name) + "/refresh";
+    return credentialFromJson(await this.call("POST", target, undefined, options.signal));
   }
 
   /** Close the kept-alive connections; a later call opens a new one. */
@@ -96,14 +108,24 @@ export class CreddClient {
     this.transport.close();
   }
 
-  private async call(method: string, target: string, body?: object): Promise<Record<string, unknown>> {
-    const response = await this.send(method, target, body);
+  private async call(
+    method: string,
+    target: string,
+    body?: object,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const response = await this.send(method, target, body, signal);
     return asObject(parseJson(response.body), `the answer (HTTP ${response.status})`);
   }
 
-  private async send(method: string, target: string, body?: object): Promise<Response> {
+  private async send(
+    method: string,
+    target: string,
+    body?: object,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), "utf8");
-    const response = await this.transport.request(method, target, payload);
+    const response = await this.transport.request(method, target, payload, signal);
     if (response.status < 200 || response.status >= 300) {
       throw errorFrom(response);
     }

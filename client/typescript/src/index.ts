@@ -7,7 +7,13 @@
  *     const token = (await client.get("github.com/me")).secret;
  */
 
-export { CreddClient, encodePathSegment, type ClientOptions, type GetOptions } from "./client";
+export {
+  CreddClient,
+  encodePathSegment,
+  type CallOptions,
+  type ClientOptions,
+  type GetOptions,
+} from "./client";
 export {
   CreddError,
   DaemonTimeoutError,

@@ -74,18 +74,23 @@ export class Transport {
    *
    * A kept-alive connection the daemon closed meanwhile fails before any byte of an answer;
    * the request is then sent once more, on a new connection, as the daemon never read it.
-   * Nothing else is retried.
+   * Nothing else is retried. An aborted `signal` rejects with its reason at once.
    */
-  async request(method: string, target: string, body?: Buffer): Promise<Response> {
+  async request(
+    method: string,
+    target: string,
+    body?: Buffer,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     try {
-      return await this.attempt(method, target, body);
+      return await this.attempt(method, target, body, signal);
     } catch (error) {
       if (!(error instanceof StaleConnection)) {
         throw error;
       }
     }
     try {
-      return await this.attempt(method, target, body);
+      return await this.attempt(method, target, body, signal);
     } catch (error) {
       if (error instanceof StaleConnection) {
         throw new DaemonUnavailableError(
@@ -101,8 +106,17 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private attempt(method: string, target: string, body?: Buffer): Promise<Response> {
+  private attempt(
+    method: string,
+    target: string,
+    body?: Buffer,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const headers: http.OutgoingHttpHeaders = { Host: "localhost" };
       if (body !== undefined) {
         headers["Content-Type"] = "application/json";
@@ -125,6 +139,7 @@ export class Transport {
         }
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         if (error === null) {
           resolve(response as Response);
           return;
@@ -148,6 +163,8 @@ export class Transport {
       req.on("socket", (socket: net.Socket) => {
         readBefore = socket.bytesRead;
       });
+      const onAbort = (): void => settle(signal?.reason as Error);
+      signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", (error: NodeJS.ErrnoException) => {
         answering ||= (req.socket?.bytesRead ?? 0) > readBefore;
         if (!answering && req.reusedSocket && STALE_CODES.has(error.code ?? "")) {

@@ -218,6 +218,18 @@ describe("a listener that misbehaves", () => {
     assert.ok(error instanceof DaemonTimeoutError, String(error));
     client.close();
   });
+  test("an aborted signal abandons a call waiting for its answer", async () => {
+    const socketPath = await fakeDaemon(onRequests(() => null));
+    const client = new CreddClient({ socketPath, timeoutMs: 60_000 });
+    const controller = new AbortController();
+    const pending = client.get("x", { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const error = await rejection(pending);
+    assert.equal(error.name, "AbortError");
+    const already = await rejection(client.status({ signal: AbortSignal.abort() }));
+    assert.equal(already.name, "AbortError");
+    client.close();
+  });
   test("a timeout that setTimeout cannot keep is refused", () => {
     for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) {
       assert.throws(() => new CreddClient({ socketPath: "/x", timeoutMs }), RangeError);
