@@ -222,4 +222,3 @@ def test_the_package_has_no_runtime_dependency(node: str) -> None:
     for module in DIST.glob("*.js"):
         for required in re.findall(r"require\(\"([^\"]+)\"\)", module.read_text()):
             assert required.startswith(("node:", "./")), f"{module.name} requires {required}"
-
