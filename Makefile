@@ -6,9 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+TS_CLIENT := client/typescript
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server jvm lint fmt test check lock bench
+.PHONY: install run system-deps oauth-server jvm ts-client lint fmt test check lock bench
 
 install: $(STAMP)
 
@@ -32,10 +33,11 @@ run: install
 system-deps:
 	PYTHON=$(PYTHON) scripts/install-system-deps
 
-lint: install
+lint: install $(TS_CLIENT)/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(TS_CLIENT) && node_modules/.bin/tsc -p tsconfig.json --noEmit
 
 fmt: install
 	$(BIN)/ruff check --fix .
@@ -75,14 +77,25 @@ $(JVM_TESTS): $(JVM_JAR) $(JVM_TEST_SOURCES)
 
 jvm: system-deps $(JVM_TESTS)
 
-test: system-deps install oauth-server jvm lint
+# The TypeScript client (client/typescript): its pinned compiler from package-lock.json, then
+# its JavaScript and declaration files in dist/, which its tests (tests/clients) import.
+$(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+
+$(TS_CLIENT)/dist/index.js: $(TS_CLIENT)/node_modules/.package-lock.json $(TS_CLIENT)/tsconfig.json $(wildcard $(TS_CLIENT)/src/*.ts)
+	rm -rf $(TS_CLIENT)/dist
+	cd $(TS_CLIENT) && node_modules/.bin/tsc -p tsconfig.json
+
+ts-client: system-deps $(TS_CLIENT)/dist/index.js
+
+test: system-deps install oauth-server jvm ts-client lint
 	$(BIN)/pytest
 
 check: test
 
 # The benchmarks (not tests: they assert no time): a private D-Bus and gnome-keyring, a
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
-bench: system-deps install jvm
+bench: system-deps install jvm ts-client
 	$(BIN)/python -m benchmarks
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and

@@ -8,7 +8,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import imports, jvm_client, latency, oauth, processes, scale, throughput, writes
+from . import (
+    imports,
+    jvm_client,
+    latency,
+    node_client,
+    oauth,
+    processes,
+    scale,
+    throughput,
+    writes,
+)
 from .environment import Environment, Sizes
 from .table import Row, render
 
@@ -16,6 +26,7 @@ from .table import Row, render
 BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("client get", latency.run),
     ("JVM client get", jvm_client.run),
+    ("client get from Node", node_client.run),
     ("whole processes", processes.run),
     ("throughput and memory", throughput.run),
     ("durable writes", writes.run),

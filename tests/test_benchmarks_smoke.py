@@ -44,6 +44,7 @@ def test_quick_run_prints_the_whole_table() -> None:
     for expected in (
         "get, client in-process, persistent connection",
         "get, JVM client in-process (warm JVM), persistent connection",
+        "get, Node client (credd-client) in-process, persistent connection",
         "`credd get NAME`, whole process",
         "`git-credential-credd get`, whole process",
         "daemon memory (RSS), idle after start",

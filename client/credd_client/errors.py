@@ -37,6 +37,7 @@ __all__ = [
     "WriteFailed",
     "WrongPassphrase",
     "error_for_code",
+    "wire_codes",
 ]
 
 
@@ -149,3 +150,12 @@ def error_for_code(code: str, message: str) -> CreddError:
         error.code = code
         return error
     return cls(message)
+
+
+# Raised by a client about its own connection to the daemon; the daemon never sends them.
+CLIENT_ONLY_CODES = frozenset({"daemon_unavailable", "daemon_timeout", "protocol_error"})
+
+
+def wire_codes() -> frozenset[str]:
+    """The codes of this tree the daemon may send in its error envelope (the API's enum)."""
+    return frozenset(_BY_CODE) - CLIENT_ONLY_CODES

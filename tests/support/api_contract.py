@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from credd.api.routes import create_app
-from credd_client import errors
 
 Document = dict[str, Any]
 
@@ -63,15 +62,7 @@ def _references(node: Any) -> list[str]:
 
 
 def error_codes(document: Document) -> set[str]:
-    """Every wire error code: the ``ErrorDetail.code`` enum where the document declares one,
-    and in any case every code of the shared exception tree."""
-    declared = _schemas(document)["ErrorDetail"]["properties"]["code"].get("enum", [])
-    tree = {cls.code for cls in _all_subclasses(errors.CreddError)}
-    return set(declared) | tree - {"daemon_unavailable", "protocol_error"}
-
-
-def _all_subclasses(cls: type[errors.CreddError]) -> set[type[errors.CreddError]]:
-    found: set[type[errors.CreddError]] = set()
-    for sub in cls.__subclasses__():
-        found |= {sub} | _all_subclasses(sub)
-    return found
+    """Every wire error code: the ``ErrorDetail.code`` enum the document declares (built from
+    the shared exception tree, `credd_client.errors.wire_codes`, less the client-only codes)."""
+    declared: list[str] = _schemas(document)["ErrorDetail"]["properties"]["code"]["enum"]
+    return set(declared)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from credd_client.errors import wire_codes
+
 from ..store.records import (
     AuthMethod,
     Credential,
@@ -266,9 +268,19 @@ class StatusOut(BaseModel):
     oauth: OAuthSummary
 
 
+# Every code an error envelope may carry: the shared exception tree's, and the one the daemon
+# answers for a method a path does not take (envelope.py). Declared as an enum, so that the
+# OpenAPI document is the one description of the API the clients in every language are checked
+# against; a client given a code it does not know still has the string.
+ERROR_CODES = tuple(sorted(wire_codes() | {"method_not_allowed"}))
+
+
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    code: str = Field(
+        json_schema_extra={"enum": [*ERROR_CODES]},
+        description="what went wrong, for programs; new codes may be added",
+    )
+    message: str = Field(description="what went wrong and what to do, for people")
 
 
 class ErrorOut(BaseModel):

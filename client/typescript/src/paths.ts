@@ -1,0 +1,110 @@
+/**
+ * Where the daemon's socket is, and whether its folder can be trusted: the same rules as the
+ * Python client (`credd_client/_paths.py`), so that every client meets the daemon without a
+ * configuration file.
+ */
+
+import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+import { ForbiddenError } from "./errors";
+
+export const SOCKET_FILE = "credd.sock";
+
+/** An environment as `process.env` holds it. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The socket the daemon listens on (on Windows, its named pipe).
+ *
+ * `CREDD_SOCKET` wins. Otherwise the socket lives in `$XDG_RUNTIME_DIR/credd`, else in
+ * `/tmp/credd-<uid>`; a daemon run with `CREDD_HOME` gets a socket name of its own,
+ * `credd-<first 12 hex digits of the SHA-256 of its absolute path>.sock`. Empty variables
+ * count as unset.
+ */
+export function socketPath(env: Environment = process.env): string {
+  const explicit = env["CREDD_SOCKET"];
+  if (explicit) {
+    return explicit;
+  }
+  if (process.platform === "win32") {
+    return `\\\\.\\pipe\\credd-${env["USERNAME"] || os.userInfo().username}`;
+  }
+  return path.posix.join(socketFolder(env), socketFile(env));
+}
+
+/**
+ * Refuse a socket folder that another user owns or may write to: whoever can write to it can
+ * put their own socket there and collect every secret asked for. Throws `ForbiddenError`
+ * with the fix; a missing folder is left to the connection (nobody listens there).
+ */
+export async function checkSocketFolder(folder: string): Promise<void> {
+  let info;
+  try {
+    info = await fs.stat(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      return;
+    }
+    throw error;
+  }
+  const uid = currentUid();
+  if (uid === undefined) {
+    return; // Windows: a named pipe has no folder
+  }
+  if (info.uid !== uid) {
+    throw new ForbiddenError(
+      `the socket folder ${folder} belongs to uid ${info.uid}, not to you ` +
+        `(uid ${uid}); remove it, or set CREDD_SOCKET to a socket in a folder of your own`
+    );
+  }
+  if (info.mode & 0o022) {
+    const mode = (info.mode & 0o7777).toString(8).padStart(4, "0");
+    throw new ForbiddenError(
+      `the socket folder ${folder} may be written by other users ` +
+        `(mode ${mode}); run \`chmod 700 ${folder}\``
+    );
+  }
+}
+
+function currentUid(): number | undefined {
+  return process.getuid?.();
+}
+
+function socketFolder(env: Environment): string {
+  const runtimeDir = env["XDG_RUNTIME_DIR"];
+  if (runtimeDir) {
+    return path.posix.join(runtimeDir, "credd");
+  }
+  return `/tmp/credd-${currentUid() ?? 0}`;
+}
+
+function socketFile(env: Environment): string {
+  const home = env["CREDD_HOME"];
+  if (!home) {
+    return SOCKET_FILE;
+  }
+  const digest = createHash("sha256").update(absolutePath(expandUser(home)), "utf8").digest("hex");
+  return `credd-${digest.slice(0, 12)}.sock`;
+}
+
+/** Python's `os.path.expanduser` for `~` and `~/...` (HOME, else the account's home). */
+function expandUser(text: string): string {
+  if (text !== "~" && !text.startsWith("~/")) {
+    return text; // `~user` forms name another account: Python looks it up, we keep it as is
+  }
+  const envHome = process.env["HOME"];
+  const home = (envHome === undefined ? os.homedir() : envHome).replace(/\/+$/, "");
+  return home + text.slice(1) || "/";
+}
+
+/** Python's `os.path.abspath`: resolved against the working folder and normalised, keeping
+ * POSIX's two leading slashes (`//x`) as Python does, so the hash names the same file. */
+function absolutePath(text: string): string {
+  const resolved = path.posix.resolve(text);
+  const absolute = path.posix.isAbsolute(text) ? text : path.posix.join(process.cwd(), text);
+  const twoSlashes = absolute.startsWith("//") && !absolute.startsWith("///");
+  return twoSlashes && resolved !== "/" ? "/" + resolved : twoSlashes ? "//" : resolved;
+}
