@@ -116,7 +116,10 @@ def test_the_suite_against_the_real_daemon(node: str, daemon: DaemonProcess) -> 
 
 def test_a_daemon_stopped_under_the_client(node: str, daemon: DaemonProcess) -> None:
     run_suite(node, "down.test.mjs", {**daemon.env, "CREDD_TEST_DAEMON": "1"})
-    assert daemon.stop() == 0, daemon.log_text()  # the suite's SIGTERM: a clean exit
+    # The suite sent SIGTERM: wait for that clean exit (a second SIGTERM would cut it short).
+    assert daemon.proc is not None
+    daemon.proc.wait(timeout=10)
+    assert daemon.stop() == 0, daemon.log_text()
 
 
 @pytest.fixture
