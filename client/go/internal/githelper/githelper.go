@@ -288,6 +288,9 @@ func (h *Helper) Erase(ctx context.Context, request names.GitTarget, attributes 
 	return nil
 }
 
+// clock is the time expiries are compared with (a variable for the tests).
+var clock = time.Now
+
 // Run answers one request read from stdin and returns the exit status.
 func Run(action string, stdin io.Reader, stdout, stderr io.Writer, open func() (Store, error)) int {
 	attributes := ReadRequest(stdin)
@@ -300,7 +303,7 @@ func Run(action string, stdin io.Reader, stdout, stderr io.Writer, open func() (
 		fmt.Fprintf(stderr, "%s: %s\n", Prog, oneLine(err))
 		return 1
 	}
-	h := &Helper{Creds: store, Stderr: stderr, Now: time.Now}
+	h := &Helper{Creds: store, Stderr: stderr, Now: clock}
 	ctx := context.Background()
 	switch action {
 	case "get":
