@@ -55,14 +55,16 @@ GO_MODULE := client/go
 GO_BUILD := $(CURDIR)/build/go
 GO_ENV := GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local GOCACHE=$(GO_BUILD)/cache \
   GOPATH=$(GO_BUILD)/path CGO_ENABLED=0
-GO_HELPERS := $(GO_BUILD)/bin/git-credential-credd $(GO_BUILD)/bin/docker-credential-credd
+# getlatency: the benchmarks' in-process timing of the Go client (not installed anywhere).
+GO_PROGRAMS := $(addprefix $(GO_BUILD)/bin/,git-credential-credd docker-credential-credd getlatency)
 GO_SOURCES := $(shell find $(GO_MODULE) -name '*.go' -o -name go.mod)
 
-go: $(GO_HELPERS)
+go: $(GO_PROGRAMS)
 
-$(GO_HELPERS) &: $(STAMP) $(GO_SOURCES)
-	cd $(GO_MODULE) && $(GO_ENV) $(GO) build -trimpath -ldflags=-s -o $(GO_BUILD)/bin/ ./cmd/...
-	touch $(GO_HELPERS)
+$(GO_PROGRAMS) &: $(STAMP) $(GO_SOURCES)
+	cd $(GO_MODULE) && $(GO_ENV) $(GO) build -trimpath -ldflags=-s -o $(GO_BUILD)/bin/ \
+	  ./cmd/... ./internal/getlatency
+	touch $(GO_PROGRAMS)
 
 # The real OAuth authorization server of the tests (oidc-provider), pinned by package-lock.json.
 OAUTH_SERVER := tests/oauth_server

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import imports, latency, oauth, processes, scale, throughput, writes
+from . import go_clients, imports, latency, oauth, processes, scale, throughput, writes
 from .environment import Environment, Sizes
 from .table import Row, render
 
@@ -16,6 +16,7 @@ from .table import Row, render
 BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("client get", latency.run),
     ("whole processes", processes.run),
+    ("Go clients", go_clients.run),
     ("throughput and memory", throughput.run),
     ("durable writes", writes.run),
     ("10,000 credentials", scale.run),
