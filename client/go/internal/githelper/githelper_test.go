@@ -148,3 +148,26 @@ func TestOAuthCredentialsAreNeverReplacedNorErased(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestReadRequestAndMatching(t *testing.T) {
+	attributes := ReadRequest(strings.NewReader("protocol=https\nhost=h\r\nwwwauth[]=Basic\njunk\n\nhost=x\n"))
+	if len(attributes) != 3 || attributes["host"] != "h" || attributes["wwwauth[]"] != "Basic" {
+		t.Fatalf("%v", attributes)
+	}
+	if _, ok := TargetOf(map[string]string{"host": "h"}); ok {
+		t.Fatal("a target without protocol")
+	}
+	request, _ := TargetOf(map[string]string{"protocol": "https", "host": "h:1"})
+	for name, want := range map[string]bool{
+		"git:https://u@h:1": true, "git:https://u@h:1/p": false, "git:https://u@h": false,
+		"git:http://u@h:1": false, "keyring:u@h:1": false,
+	} {
+		if Matches(request, name, "") != want {
+			t.Errorf("%s: want %v", name, want)
+		}
+	}
+	withUser, _ := TargetOf(map[string]string{"protocol": "https", "host": "h:1", "username": "u"})
+	if !Matches(withUser, "git:https://h:1", "u") || Matches(withUser, "git:https://v@h:1", "") {
+		t.Error("the username rule")
+	}
+}
