@@ -203,3 +203,40 @@ func TestRequestsCarryTheNameEncoded(t *testing.T) {
 		}
 	}
 }
+
+// One connection serves many calls: the client keeps it alive between them.
+func TestConnectionsAreKeptAlive(t *testing.T) {
+	socket := filepath.Join(shortDir(t), "s.sock")
+	listener, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	accepted := make(chan struct{}, 100)
+	go func() {
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			go func() {
+				defer conn.Close()
+				for {
+					if _, err := readHeadFrom(conn); err != nil {
+						return
+					}
+					conn.Write([]byte(jsonAnswer(404, `{"error": {"code": "not_found", "message": "none"}}`)))
+				}
+			}()
+		}
+	}()
+	client := newClient(t, socket, 5*time.Second)
+	for i := 0; i < 20; i++ {
+		_, err := client.Get(context.Background(), "x")
+		expectCode(t, err, credd.ErrNotFound, "none")
+	}
+	if len(accepted) != 1 {
+		t.Fatalf("%d connections for 20 calls", len(accepted))
+	}
+}

@@ -85,7 +85,13 @@ func fakeDaemon(t *testing.T, answer func(conn net.Conn, request string)) string
 }
 
 func readHead(conn net.Conn) (string, error) {
-	reader := bufio.NewReader(conn)
+	return readHeadFrom(conn)
+}
+
+// readHeadFrom reads one request's head byte by byte, so that nothing of the next request
+// on a kept-alive connection is buffered away.
+func readHeadFrom(conn net.Conn) (string, error) {
+	reader := bufio.NewReaderSize(oneByte{conn}, 16)
 	var head strings.Builder
 	for {
 		line, err := reader.ReadString('\n')
@@ -116,3 +122,8 @@ func newClient(t *testing.T, socket string, timeout time.Duration) *credd.Client
 	t.Cleanup(func() { client.Close() })
 	return client
 }
+
+// oneByte reads one byte at a time.
+type oneByte struct{ conn net.Conn }
+
+func (o oneByte) Read(p []byte) (int, error) { return o.conn.Read(p[:1]) }
