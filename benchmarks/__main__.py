@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from . import (
+    go_clients,
     imports,
     jvm_client,
     latency,
@@ -28,6 +29,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("JVM client get", jvm_client.run),
     ("client get from Node", node_client.run),
     ("whole processes", processes.run),
+    ("Go clients", go_clients.run),
     ("throughput and memory", throughput.run),
     ("durable writes", writes.run),
     ("10,000 credentials", scale.run),

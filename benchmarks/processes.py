@@ -40,9 +40,9 @@ def time_process(
     return Sample.of(samples[1:])
 
 
-def start_git_cache(env: Environment, base: dict[str, str]) -> str:
+def start_git_cache(env: Environment, base: dict[str, str], folder_name: str = "git") -> str:
     """A git credential-cache daemon of our own, its socket in the run's folder, primed."""
-    folder = env.root / "git"
+    folder = env.root / folder_name
     folder.mkdir(mode=0o700)
     socket = str(folder / "sock")
     proc = subprocess.Popen(

@@ -47,6 +47,7 @@ def test_quick_run_prints_the_whole_table() -> None:
         "get, Node client (credd-client) in-process, persistent connection",
         "`credd get NAME`, whole process",
         "`git-credential-credd get`, whole process",
+        "Go `git-credential-credd get`, whole process",
         "daemon memory (RSS), idle after start",
         "`import credd_client` (fresh interpreter)",
     ):

@@ -20,10 +20,8 @@ def helper(env: dict[str, str], action: str, stdin: str = "") -> subprocess.Comp
     return run_program(env, "docker-credential-credd", action, input=stdin)
 
 
-def test_store_get_list_erase(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
-) -> None:
-    env = headless_credd_env
+def test_store_get_list_erase(headless_daemon: DaemonProcess, helper_env: dict[str, str]) -> None:
+    env = helper_env
     login = {"ServerURL": "https://index.docker.io/v1/", "Username": "octo", "Secret": "dckr_pat_1"}
     stored = helper(env, "store", json.dumps(login))
     assert (stored.returncode, stored.stdout) == (0, ""), stored.stdout
@@ -54,9 +52,9 @@ def test_store_get_list_erase(
 
 
 def test_bad_requests_get_docker_style_errors(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = headless_credd_env
+    env = helper_env
     assert helper(env, "get", "\n").stdout == "no credentials server URL\n"
     no_user = helper(env, "store", '{"ServerURL": "r.test", "Username": "", "Secret": "leak-me"}')
     assert (no_user.returncode, no_user.stdout) == (1, "no credentials username\n")
@@ -67,8 +65,8 @@ def test_bad_requests_get_docker_style_errors(
     assert unknown.returncode == 1
 
 
-def test_no_daemon_is_not_found_with_a_hint(headless_credd_env: dict[str, str]) -> None:
-    env = headless_credd_env
+def test_no_daemon_is_not_found_with_a_hint(helper_env: dict[str, str]) -> None:
+    env = helper_env
     got = helper(env, "get", "ghcr.io\n")
     assert (got.returncode, got.stdout) == (1, NOT_FOUND)
     assert "credd serve" in got.stderr

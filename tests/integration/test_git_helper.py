@@ -57,9 +57,9 @@ def fields(text: str) -> dict[str, str]:
 
 
 def test_approve_fill_reject_with_real_git(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = git_env(headless_credd_env)
+    env = git_env(helper_env)
     approve = "protocol=https\nhost=git.example.com:8443\nusername=octo cat\npassword=p@ss:w/rd\n\n"
     assert git(env, "credential", "approve", input=approve).returncode == 0
 
@@ -94,9 +94,9 @@ def test_approve_fill_reject_with_real_git(
 
 
 def test_use_http_path_keeps_one_credential_per_repository(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = git_env(headless_credd_env)
+    env = git_env(helper_env)
     for path, password in (("org/a.git", "pa"), ("org/b.git", "pb")):
         request = f"protocol=https\nhost=h.test\npath={path}\nusername=u\npassword={password}\n\n"
         approve = git(
@@ -112,9 +112,9 @@ def test_use_http_path_keeps_one_credential_per_repository(
 
 
 def test_unknown_and_newer_attributes_are_ignored(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = headless_credd_env
+    env = helper_env
     stored = helper(env, "store", "protocol=https\nhost=h.test\nusername=u\npassword=pw\n\n")
     assert stored.returncode == 0, stored.stderr
     request = (
@@ -125,23 +125,47 @@ def test_unknown_and_newer_attributes_are_ignored(
     got = helper(env, "get", request)
     assert got.returncode == 0, got.stderr
     assert fields(got.stdout)["password"] == "pw"
-    # A password another helper minted with an expiry is not kept as a permanent secret;
-    # an oauth_refresh_token is never stored.
-    ephemeral = (
-        "protocol=https\nhost=other.test\nusername=u\npassword=tok\n"
-        "password_expiry_utc=1999999999\noauth_refresh_token=rt\n\n"
-    )
-    assert helper(env, "store", ephemeral).returncode == 0
-    assert "other.test" not in credd(env, "list").stdout
     # erase with a password that is not the stored one leaves it
     assert helper(env, "erase", "protocol=https\nhost=h.test\npassword=old\n\n").returncode == 0
     assert "h.test" in credd(env, "list").stdout
 
 
-def test_oauth2_credential_answers_its_access_token_with_expiry(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+@pytest.mark.xfail(
+    strict=True,
+    reason="COORD item 1: the daemon accepts expires_at and refresh_token on a secret on "
+    "branch first-week (which also changes the Python helper); remove this mark on merge",
+)
+def test_expiring_password_is_kept_with_its_refresh_token_and_answered_back(
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = headless_credd_env
+    env = helper_env
+    request = "protocol=https\nhost=other.test\nusername=u\n"
+    ephemeral = request + "password=tok\npassword_expiry_utc=4070908800\noauth_refresh_token=rt\n\n"
+    stored = helper(env, "store", ephemeral)
+    assert stored.returncode == 0, stored.stderr
+    [meta] = json.loads(credd(env, "list", "--json").stdout)["credentials"]
+    assert (meta["kind"], meta["expires_at"]) == ("secret", "2099-01-01T00:00:00Z")
+    assert "refresh_token" not in meta  # only with ?include=refresh_token, never in lists
+    got = fields(helper(env, "get", request + "\n").stdout)
+    assert got["password"] == "tok"
+    assert got["password_expiry_utc"] == "4070908800"
+    assert got["oauth_refresh_token"] == "rt"
+    # A password past its expiry is never answered: as if absent.
+    past = request + "password=old\npassword_expiry_utc=1000000000\n\n"
+    body = {
+        "kind": "secret",
+        "secret": "old",
+        "username": "u",
+        "expires_at": "2001-09-09T01:46:40Z",
+    }
+    credd(env, "set", "git:https://u@past.test", "--json", input=json.dumps(body))
+    assert helper(env, "get", past.replace("other.test", "past.test")).stdout == ""
+
+
+def test_oauth2_credential_answers_its_access_token_with_expiry(
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
+) -> None:
+    env = helper_env
     body = {
         "kind": "oauth2",
         "secret": "access-token-1",
@@ -166,9 +190,9 @@ def test_oauth2_credential_answers_its_access_token_with_expiry(
 
 
 def test_store_updates_a_credential_made_by_hand(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = headless_credd_env
+    env = helper_env
     credd(
         env, "set", "git:https://github.com", "--username", "octo", "--label", "team=a", input="v1"
     )
@@ -181,9 +205,9 @@ def test_store_updates_a_credential_made_by_hand(
 
 
 def test_a_secret_with_a_newline_is_never_answered(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+    headless_daemon: DaemonProcess, helper_env: dict[str, str]
 ) -> None:
-    env = headless_credd_env
+    env = helper_env
     name = "git:https://u@nl.test"
     credd(env, "set", name, "--username", "u", input="pw\nusername=evil\n")
     got = helper(env, "get", "protocol=https\nhost=nl.test\n\n")
@@ -192,8 +216,8 @@ def test_a_secret_with_a_newline_is_never_answered(
     assert "evil" not in got.stderr
 
 
-def test_no_daemon_answers_nothing_with_a_hint(headless_credd_env: dict[str, str]) -> None:
-    env = headless_credd_env
+def test_no_daemon_answers_nothing_with_a_hint(helper_env: dict[str, str]) -> None:
+    env = helper_env
     for action in ("get", "store", "erase"):
         result = helper(env, action, "protocol=https\nhost=h.test\nusername=u\npassword=p\n\n")
         assert (result.returncode, result.stdout) == (0, ""), action
@@ -202,9 +226,9 @@ def test_no_daemon_answers_nothing_with_a_hint(headless_credd_env: dict[str, str
 
 
 def test_clone_and_push_over_http_with_basic_auth(
-    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], short_tmp: Path
+    headless_daemon: DaemonProcess, helper_env: dict[str, str], short_tmp: Path
 ) -> None:
-    env = git_env(headless_credd_env)
+    env = git_env(helper_env)
     with GitHttpServer(short_tmp / "srv", "alice", "s3cr3t-t0ken") as server:
         url = f"{server.url}/repo.git"
         # Without a credential: refused (no prompt), nothing stored.

@@ -1,0 +1,3 @@
+module credd.dev/go
+
+go 1.21
