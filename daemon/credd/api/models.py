@@ -250,6 +250,14 @@ def render_registration(registration: Registration) -> dict[str, Any]:
     }
 
 
+class ProgramIdentity(BaseModel):
+    """Whether the daemon can read its clients' executables (per-program access, the audit's
+    program names), and if not, why."""
+
+    identifiable: bool
+    reason: str | None
+
+
 class StatusOut(BaseModel):
     pid: int
     version: str
@@ -264,6 +272,7 @@ class StatusOut(BaseModel):
     locks_at: datetime | None
     credentials: CredentialCounts
     oauth: OAuthSummary
+    programs: ProgramIdentity
 
 
 class ErrorDetail(BaseModel):
