@@ -59,6 +59,12 @@ def require_root() -> None:
         pytest.fail("a systemd user session needs root (CI runs as root)")
 
 
+def _admin_program(name: str) -> str:
+    """useradd and userdel live in sbin, which a test's PATH may leave out."""
+    found = shutil.which(name, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    return found or require_program(name)
+
+
 def _free_user() -> tuple[str, int]:
     for uid in range(FIRST_UID + 1, LAST_UID + 1):
         name = f"{PREFIX}{uid - FIRST_UID}"
@@ -169,6 +175,7 @@ class UserSession:
         self._user_made = False
         self._cgroups: list[Path] = []
         self._extra_dirs: list[Path] = []
+        self._useradd = self._userdel = ""
 
     # --- the user's environment -----------------------------------------------------------
 
@@ -244,8 +251,10 @@ class UserSession:
 
     def __enter__(self) -> UserSession:
         require_root()
-        for program in ("setpriv", "nsenter", "unshare", "useradd", "userdel", "systemctl"):
+        for program in ("setpriv", "nsenter", "unshare", "systemctl"):
             require_program(program)
+        self._useradd = _admin_program("useradd")
+        self._userdel = _admin_program("userdel")
         for program in ("gnome-keyring-daemon", "dbus-daemon", "dbus-send", "secret-tool"):
             require_program(program)
         require_path(SYSTEMD, "systemd (the user manager, /lib/systemd/systemd)")
@@ -272,7 +281,7 @@ class UserSession:
         self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-"))
         self.name, self.uid = _free_user()
         subprocess.run(
-            ["useradd", "--create-home", "--user-group", "--uid", str(self.uid),
+            [self._useradd, "--create-home", "--user-group", "--uid", str(self.uid),
              "--shell", "/bin/sh", self.name],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
@@ -376,7 +385,7 @@ class UserSession:
                 errors.append(f"cgroup {slice_dir} could not be removed")
         if self._user_made:
             removed = subprocess.run(
-                ["userdel", "--remove", "--force", self.name],
+                [self._userdel, "--remove", "--force", self.name],
                 capture_output=True, text=True, timeout=60, check=False,
             )  # fmt: skip
             if removed.returncode not in (0, 12):  # 12: the home was already gone

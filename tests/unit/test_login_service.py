@@ -73,7 +73,9 @@ NAMESPACE_OPTIONS = (
     "ProtectKernelLogs=",
     "ProtectControlGroups=",
     "ProtectHostname=",
+    # Not namespaces, but a user manager applies them only inside one (218/CAPABILITIES).
     "CapabilityBoundingSet=",
+    "ProtectClock=",
 )
 
 
