@@ -150,6 +150,7 @@ def install_app(dest: Path, python: str) -> Path:
             Path(module.__file__).parent,
             site / package,
             ignore=shutil.ignore_patterns("__pycache__"),
+            dirs_exist_ok=True,  # an egg-info's file list may have brought some already
         )
     script = dest / "bin" / "credd"
     script.write_text(
