@@ -9,7 +9,8 @@ Whether the daemon can read its clients' executables at all is `programs`: probe
 on the parent (a process of the same user: a shell, a client that started the daemon, the
 systemd user manager) and corrected by the first client whose executable is refused. From a
 user namespace of its own (systemd's PrivateUsers=, which a user manager implies for every
-file system sandbox option) the kernel refuses `/proc/PID/exe` of every process outside it.
+file system sandbox option) the kernel refuses `/proc/PID/exe` of every process outside it;
+in the host's, it refuses only a process made non-dumpable, which says nothing of others.
 """
 
 from __future__ import annotations
@@ -108,9 +109,15 @@ class Programs:
             pass  # gone, or a kernel thread: no evidence either way
         return self._state
 
-    def refused(self, pid: int) -> None:
-        """A process of this user whose executable the kernel would not show: sticky."""
-        reason = refused_reason(pid, _read_uid_map(), "INVOCATION_ID" in os.environ)
+    def refused(self, pid: int, uid_map: str | None = None) -> None:
+        """The kernel would not show the executable of a process of this user. Evidence about
+        the daemon only from a user namespace of its own (then it holds for every process
+        outside, and sticks); in the host's, only that process is hidden (one made
+        non-dumpable, as a second `credd serve` probing the socket is)."""
+        uid_map = _read_uid_map() if uid_map is None else uid_map
+        if own_user_namespace(uid_map) is None:
+            return
+        reason = refused_reason(pid, uid_map, "INVOCATION_ID" in os.environ)
         with self._lock:
             if self._state.identifiable:
                 self._state = Identifiability(False, reason)

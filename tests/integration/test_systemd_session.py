@@ -92,6 +92,9 @@ def test_the_store_key_is_in_the_sessions_secret_service(session: UserSession) -
     assert item.returncode == 0, item.stderr
     assert item.stdout  # the key, as the session's keyring holds it
     assert not (store.parent / "store.key").exists()  # and no key file beside the store
+    # The session bus is the session's: dbus.socket activated dbus.service on demand.
+    assert session.show("dbus.socket", "ActiveState") == "active"
+    assert session.show("dbus.service", "ActiveState") == "active"
 
 
 def test_stopped_the_next_request_starts_it_again_with_nothing_lost(

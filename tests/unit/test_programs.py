@@ -10,6 +10,8 @@ import pytest
 from credd.peer import IDENTIFIABLE, Identifiability, Programs, own_user_namespace, refused_reason
 from tests.support.requirements import require_program
 
+PRIVATE_USERS = "0 0 1\n1000 1000 1\n"  # what PrivateUsers= gives a user manager's service
+
 
 @pytest.fixture
 def programs() -> Programs:
@@ -41,13 +43,18 @@ def test_a_readable_parent_means_identifiable(programs: Programs) -> None:
     assert programs.probe(2**22 + 1) == IDENTIFIABLE  # no such process
 
 
-def test_a_refused_process_of_this_user_is_sticky(programs: Programs) -> None:
-    programs.refused(4242)
+def test_a_refused_process_of_this_user_is_sticky_from_a_namespace_of_its_own(
+    programs: Programs,
+) -> None:
+    # In the host's user namespace a refusal hides one process (made non-dumpable), no more.
+    programs.refused(4242, uid_map="0 0 4294967295\n")
+    assert programs.current() == IDENTIFIABLE
+    programs.refused(4242, uid_map=PRIVATE_USERS)
     state = programs.current()
     assert state.identifiable is False
     assert state.reason is not None
     assert "process 4242" in state.reason
-    programs.refused(5151)
+    programs.refused(5151, uid_map=PRIVATE_USERS)
     assert programs.current() == state  # the first reason stays
     assert programs.current().to_json() == {"identifiable": False, "reason": state.reason}
     programs.reset()
