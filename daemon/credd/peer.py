@@ -63,23 +63,21 @@ def own_user_namespace(uid_map: str) -> str | None:
 
 def refused_reason(pid: int, uid_map: str, under_systemd: bool) -> str:
     """Why the executable of a process of this very user could not be read (sans I/O)."""
-    reason = f"the kernel refuses credd the program of process {pid} (same user)"
+    refused = f"process {pid} of the same user was refused"
     mapped = own_user_namespace(uid_map)
-    if mapped is not None:
-        reason = (
-            f"credd runs in a user namespace of its own (uid map {mapped!r}): {reason} "
-            "and of every process outside it"
-        )
-        if under_systemd:
-            reason += (
-                "; systemd's PrivateUsers=, which a user manager implies for the file system "
-                "sandbox of `credd service install --strict`; `credd service install` without "
-                "--strict brings program identification back"
-            )
-    return reason + (
-        ". Credentials restricted with --allow-program are refused to every program and "
-        "the audit log names no programs"
+    if mapped is None:
+        return f"the kernel does not show credd its clients' programs ({refused})"
+    reason = (
+        f"credd runs in a user namespace of its own (uid map {mapped!r}), where the kernel "
+        f"shows it no program of a process outside ({refused})"
     )
+    if under_systemd:
+        reason += (
+            ": systemd's PrivateUsers=, which a user manager implies for the file system "
+            "sandbox of `credd service install --strict`; `credd service install` without "
+            "--strict brings program identification back"
+        )
+    return reason
 
 
 class Programs:

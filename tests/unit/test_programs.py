@@ -28,13 +28,14 @@ def test_the_hosts_user_namespace_is_told_from_its_full_uid_map() -> None:
 def test_the_reason_names_the_namespace_and_the_way_back_under_systemd() -> None:
     reason = refused_reason(77, "0 0 1\n1000 1000 1\n", under_systemd=True)
     assert reason.startswith("credd runs in a user namespace of its own (uid map '0 0 1 1000")
-    assert "program of process 77 (same user)" in reason
+    assert "(process 77 of the same user was refused)" in reason
     assert "PrivateUsers=" in reason
     assert "`credd service install` without --strict" in reason
-    assert "refused to every program" in reason
+    elsewhere = refused_reason(77, "0 0 1\n1000 1000 1\n", under_systemd=False)
+    assert "PrivateUsers" not in elsewhere
     plain = refused_reason(77, "0 0 4294967295", under_systemd=False)
     assert "namespace" not in plain
-    assert "refused to every program" in plain
+    assert "process 77" in plain
 
 
 def test_a_readable_parent_means_identifiable(programs: Programs) -> None:
@@ -53,7 +54,7 @@ def test_a_refused_process_of_this_user_is_sticky_from_a_namespace_of_its_own(
     state = programs.current()
     assert state.identifiable is False
     assert state.reason is not None
-    assert "process 4242" in state.reason
+    assert "process 4242 of the same user" in state.reason
     programs.refused(5151, uid_map=PRIVATE_USERS)
     assert programs.current() == state  # the first reason stays
     assert programs.current().to_json() == {"identifiable": False, "reason": state.reason}
