@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -94,8 +95,17 @@ class Programs:
         with self._lock:
             self._state = state
 
-    def probe(self, pid: int | None = None) -> Identifiability:
+    def probe(self, pid: int | None = None, platform: str = sys.platform) -> Identifiability:
         """At start: read the executable of the parent (or ``pid``) when it is this user's."""
+        if not platform.startswith("linux"):
+            self.reset(
+                Identifiability(
+                    False,
+                    f"credd reads its clients' programs from /proc/PID/exe, which {platform} "
+                    "does not have",
+                )
+            )
+            return self._state
         pid = os.getppid() if pid is None else pid
         try:
             same_user = pid > 1 and os.stat(f"/proc/{pid}").st_uid == os.getuid()

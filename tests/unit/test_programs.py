@@ -38,6 +38,14 @@ def test_the_reason_names_the_namespace_and_the_way_back_under_systemd() -> None
     assert "process 77" in plain
 
 
+def test_without_proc_pid_exe_programs_cannot_be_identified(programs: Programs) -> None:
+    state = programs.probe(platform="darwin")
+    assert state.identifiable is False
+    assert state.reason == (
+        "credd reads its clients' programs from /proc/PID/exe, which darwin does not have"
+    )
+
+
 def test_a_readable_parent_means_identifiable(programs: Programs) -> None:
     assert programs.probe() == IDENTIFIABLE
     assert programs.probe(1) == IDENTIFIABLE  # not this user's: no evidence, no change
