@@ -65,6 +65,17 @@ def _admin_program(name: str) -> str:
     return found or require_program(name)
 
 
+def _user_admin(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """useradd or userdel, again while another process holds the lock of /etc/passwd or
+    /etc/group ("cannot lock ...; try again later")."""
+    for _ in range(50):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode == 0 or "lock" not in result.stderr:
+            return result
+        time.sleep(0.2)
+    return result
+
+
 def _free_user() -> tuple[str, int]:
     for uid in range(FIRST_UID + 1, LAST_UID + 1):
         name = f"{PREFIX}{uid - FIRST_UID}"
@@ -281,12 +292,12 @@ class UserSession:
     def _start(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-"))
         self.name, self.uid = _free_user()
-        subprocess.run(
+        made = _user_admin(
             [self._useradd, "--create-home", "--user-group", "--uid", str(self.uid),
              "--shell", "/bin/sh", self.name],
-            check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        self._user_made = True
+        self._user_made = made.returncode == 0
+        assert self._user_made, f"useradd {self.name}: {made.stderr.strip()}"
         self.home = Path(pwd.getpwnam(self.name).pw_dir)
         self.runtime_dir = Path(f"/run/user/{self.uid}")
         # Installed as a user's tool would be (pipx: under the home); root-owned, readable.
@@ -385,10 +396,7 @@ class UserSession:
             if not _remove_cgroup(slice_dir):
                 errors.append(f"cgroup {slice_dir} could not be removed")
         if self._user_made:
-            removed = subprocess.run(
-                [self._userdel, "--remove", "--force", self.name],
-                capture_output=True, text=True, timeout=60, check=False,
-            )  # fmt: skip
+            removed = _user_admin([self._userdel, "--remove", "--force", self.name])
             if removed.returncode not in (0, 12):  # 12: the home was already gone
                 errors.append(f"userdel {self.name}: {removed.stderr.strip()}")
             self._user_made = False
