@@ -6,7 +6,7 @@ import os
 
 from credd_client.errors import Forbidden
 
-from .peer import Peer
+from .peer import Peer, programs
 from .store.records import Credential
 
 
@@ -19,7 +19,8 @@ def check_reader(credential: Credential, peer: Peer) -> None:
     if peer.exe is not None and peer.exe in allowed:
         return
     who = peer.exe or "a program credd cannot identify"
+    why = programs.current().reason if peer.exe is None else None
     raise Forbidden(
         f"{who} may not read {credential.name!r}: it is restricted to "
-        f"{', '.join(credential.allowed_programs)}"
+        f"{', '.join(credential.allowed_programs)}" + (f" ({why})" if why else "")
     )

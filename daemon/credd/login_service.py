@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 from .paths import StatePaths
 
 SYSTEMD_UNITS = ("credd.socket", "credd.service")
+SYSTEMD_STRICT = "credd-strict.conf"  # the sandbox `--strict` adds to credd.service
 LAUNCHD_LABEL = "dev.credd.credd"
 WINDOWS_TASK = "credd"
 MANAGER_TIMEOUT = 15.0
@@ -40,6 +41,19 @@ def render(text: str, fields: Mapping[str, str]) -> str:
     if leftover:
         raise ValueError(f"template fields left unrendered: {leftover}")
     return text
+
+
+def _interpreter_of(program: str) -> str | None:
+    """The interpreter a script's `#!` line names, or None for a binary or no such file."""
+    try:
+        with open(program, "rb") as handle:
+            first = handle.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode(errors="replace").split()
+    return words[0] if words and os.path.isabs(words[0]) else None
 
 
 def credd_command() -> list[str]:
@@ -62,9 +76,15 @@ class Setup:
     state_dir: Path
     home: Path
     environment: Mapping[str, str] = field(default_factory=dict)
+    # The stricter sandbox that costs program identification (systemd: `--strict`).
+    strict: bool = False
+    # Where the program lives beyond its command (the package it imports).
+    locations: Sequence[str] = ()
 
     @classmethod
-    def current(cls, paths: StatePaths, env: Mapping[str, str] | None = None) -> Setup:
+    def current(
+        cls, paths: StatePaths, env: Mapping[str, str] | None = None, *, strict: bool = False
+    ) -> Setup:
         env = os.environ if env is None else env
         extra = {"CREDD_HOME": env["CREDD_HOME"]} if env.get("CREDD_HOME") else {}
         return cls(
@@ -73,11 +93,29 @@ class Setup:
             state_dir=paths.state_dir,
             home=Path(env.get("HOME") or Path.home()),
             environment=extra,
+            strict=strict,
+            locations=(str(Path(__file__).resolve().parent),),
         )
+
+    def program_paths(self) -> list[str]:
+        """Where the program lives: the command's paths, a script's interpreter, the package."""
+        return [*program_locations(self.command), *self.locations]
 
     @property
     def log_file(self) -> Path:
         return self.state_dir / "credd.log"
+
+
+def program_locations(command: Sequence[str]) -> list[str]:
+    """The files a command needs to start: its paths as given and resolved, and the
+    interpreter a script's `#!` names (systemd execs the script; the kernel, that)."""
+    paths = [word for word in command if os.path.isabs(word)]
+    for word in list(paths):
+        paths.append(os.path.realpath(word))
+        interpreter = _interpreter_of(word)
+        if interpreter is not None:
+            paths.extend((interpreter, os.path.realpath(interpreter)))
+    return paths
 
 
 @dataclass(frozen=True)
@@ -158,19 +196,29 @@ class SystemdUserService(LoginService):
             f"Environment={systemd_quote(f'{key}={value}')}"
             for key, value in sorted(self.setup.environment.items())
         )
-        # A private /tmp would hide a socket or a state folder that lives in the real one.
-        in_tmp = any(
-            _inside(path, folder)
-            for path in (self.setup.socket, str(self.setup.state_dir))
-            for folder in ("/tmp", "/var/tmp")  # noqa: S108 - compared, not used
-        )
-        return {
+        fields = {
             "SOCKET": systemd_socket_spec(self.setup.socket, self.env),
             "EXEC_START": " ".join(systemd_quote(word) for word in self.setup.command),
-            "STATE_DIR": systemd_quote(str(self.setup.state_dir)),
             "ENVIRONMENT": environment,
-            "PRIVATE_TMP": "no" if in_tmp else "yes",
+            "STRICT": "",
         }
+        if self.setup.strict:
+            strict = {
+                "STATE_DIR": systemd_quote(str(self.setup.state_dir)),
+                "PRIVATE_TMP": "no" if self.needs_real_tmp() else "yes",
+            }
+            fields["STRICT"] = "\n" + render(template(SYSTEMD_STRICT), strict)
+        return fields
+
+    def needs_real_tmp(self) -> bool:
+        """A private /tmp would hide what lives in the real one: the socket, the state folder,
+        the program or its interpreter (systemd could not even start it: 203/EXEC)."""
+        paths = [self.setup.socket, str(self.setup.state_dir), *self.setup.program_paths()]
+        return any(
+            _inside(path, folder)
+            for path in paths
+            for folder in ("/tmp", "/var/tmp")  # noqa: S108 - compared, not used
+        )
 
     def files(self) -> list[ServiceFile]:
         fields = self.fields()

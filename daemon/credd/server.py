@@ -36,7 +36,7 @@ from .audit import AuditLog
 from .config import Config
 from .hygiene import make_undumpable
 from .paths import StatePaths
-from .peer import Peer, WithPeer, peer_of
+from .peer import Peer, WithPeer, peer_of, programs
 from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
@@ -307,6 +307,9 @@ async def serve(config: Config, paths: StatePaths) -> None:
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)
+    identity = programs.probe()
+    if not identity.identifiable:
+        log.warning("programs cannot be identified: %s", identity.reason)
     if service.vault.locked:
         log.warning("locked: %s", service.vault.locked_reason)
     server.ready_status = service.summary()

@@ -31,7 +31,7 @@ from .config import Config
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
-from .peer import UNKNOWN_PEER, Peer
+from .peer import UNKNOWN_PEER, Peer, programs
 from .store.batching import GroupCommit
 from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
@@ -328,6 +328,7 @@ class CredentialService:
             "locks_at": self._locks_at(),
             "credentials": counts,
             "oauth": oauth,
+            "programs": programs.current().to_json(),
         }
 
     def _locks_at(self) -> str | None:
@@ -341,7 +342,8 @@ class CredentialService:
         source = self.vault.key_source()
         state = "locked" if self.vault.locked else "unlocked"
         insecure = ", INSECURE" if source.insecure else ""
-        return f"serving on {self.paths.socket}; {state}; key: {source.name}{insecure}"
+        blind = "" if programs.current().identifiable else "; programs not identifiable"
+        return f"serving on {self.paths.socket}; {state}; key: {source.name}{insecure}{blind}"
 
 
 class RestoreCredentials:

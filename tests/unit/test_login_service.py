@@ -15,6 +15,7 @@ from credd.login_service import (
     SystemdUserService,
     WindowsTask,
     for_platform,
+    program_locations,
     render,
     systemd_quote,
     systemd_socket_spec,
@@ -23,14 +24,59 @@ from credd.login_service import (
 TASK_NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 
 
-def setup(tmp_path: Path, command: tuple[str, ...] = ("/opt/credd & co/bin/credd",)) -> Setup:
+def setup(
+    tmp_path: Path,
+    command: tuple[str, ...] = ("/opt/credd & co/bin/credd",),
+    *,
+    strict: bool = False,
+) -> Setup:
     return Setup(
         command=command,
         socket="/tmp/credd-501/credd.sock",
         state_dir=tmp_path / "Application Support" / "credd",
         home=tmp_path,
         environment={"CREDD_HOME": str(tmp_path / "h<o>me")},
+        strict=strict,
     )
+
+
+def service_text(
+    command: tuple[str, ...] = ("/usr/bin/credd",),
+    socket: str = "/run/user/501/credd/credd.sock",
+    *,
+    strict: bool = True,
+) -> str:
+    """The rendered credd.service of a user whose state and socket are outside /tmp."""
+    runtime = Setup(
+        command=command,
+        socket=socket,
+        state_dir=Path("/home/ada/.local/share/credd"),
+        home=Path("/home/ada"),
+        strict=strict,
+    )
+    return SystemdUserService(runtime, env={"XDG_RUNTIME_DIR": "/run/user/501"}).files()[1].text
+
+
+# The options that need a mount or UTS namespace: in a user manager they imply PrivateUsers=.
+NAMESPACE_OPTIONS = (
+    "PrivateUsers=",
+    "PrivateTmp=",
+    "PrivateMounts=",
+    "PrivateDevices=",
+    "ProtectSystem=",
+    "ProtectHome=",
+    "ReadWritePaths=",
+    "ProtectProc=",
+    "ProcSubset=",
+    "ProtectKernelTunables=",
+    "ProtectKernelModules=",
+    "ProtectKernelLogs=",
+    "ProtectControlGroups=",
+    "ProtectHostname=",
+    # Not namespaces, but a user manager applies them only inside one (218/CAPABILITIES).
+    "CapabilityBoundingSet=",
+    "ProtectClock=",
+)
 
 
 def test_the_launch_agent_is_a_valid_plist_that_runs_serve_at_login(tmp_path: Path) -> None:
@@ -96,9 +142,25 @@ def test_systemd_units_are_rendered_whole(tmp_path: Path) -> None:
     assert socket_unit.path == tmp_path / "c" / "systemd" / "user" / "credd.socket"
     assert 'ExecStart="/opt/credd & co/bin/credd" serve' in service_unit.text
     assert f"Environment=CREDD_HOME={tmp_path / 'h<o>me'}" in service_unit.text
-    assert f'ReadWritePaths="{tmp_path / "Application Support" / "credd"}"' in service_unit.text
     assert "Type=notify" in service_unit.text
     assert not re.search(r"@[A-Z_]+@", socket_unit.text + service_unit.text)
+    strict = SystemdUserService(setup(tmp_path, strict=True), env={}).files()[1].text
+    assert f'ReadWritePaths="{tmp_path / "Application Support" / "credd"}"' in strict
+    assert not re.search(r"@[A-Z_]+@", strict)
+
+
+def test_the_default_unit_keeps_the_daemon_in_the_users_namespaces() -> None:
+    """Per-program access needs /proc/PID/exe of the clients: no PrivateUsers=, implied or not."""
+    default = service_text(strict=False)
+    lines = default.splitlines()
+    for option in NAMESPACE_OPTIONS:
+        assert not any(line.startswith(option) for line in lines), option
+    for kept in ("NoNewPrivileges=yes", "LimitCORE=0", "SystemCallFilter=@system-service"):
+        assert kept in lines
+    strict = service_text(strict=True).splitlines()
+    for option in NAMESPACE_OPTIONS:
+        assert any(line.startswith(option) for line in strict), option
+    assert strict[: len(lines) - 2] == lines[:-2]  # the default, plus the sandbox
 
 
 def test_an_unrendered_field_is_an_error() -> None:
@@ -115,13 +177,36 @@ def test_each_platform_gets_its_own_service(tmp_path: Path, platform: str, kind:
 
 
 def test_a_socket_in_tmp_keeps_the_real_tmp(tmp_path: Path) -> None:
-    in_tmp = SystemdUserService(setup(tmp_path), env={})  # socket /tmp/credd-501/credd.sock
+    in_tmp = SystemdUserService(setup(tmp_path, strict=True), env={})  # /tmp/credd-501/...
     assert "PrivateTmp=no" in in_tmp.files()[1].text
+    assert "PrivateTmp=yes" in service_text()
+    assert "PrivateTmp=no" in service_text(socket="/var/tmp/credd-501/credd.sock")
+
+
+def test_a_program_in_tmp_keeps_the_real_tmp(tmp_path: Path) -> None:
+    """systemd cannot exec a program, or a script's interpreter, hidden by a private /tmp."""
+    assert "PrivateTmp=no" in service_text(command=("/tmp/venv/bin/credd",))
+    assert "PrivateTmp=no" in service_text(command=("/tmp/py/bin/python3", "-m", "credd"))
+    assert "PrivateTmp=yes" in service_text(command=("/usr/bin/credd",))
+    # Where the script lives (tmp_path) and where its interpreter does, and links resolved.
+    script = tmp_path / "credd"
+    script.write_text("#!/tmp/venv/bin/python -I\nimport credd\n")
+    assert program_locations([str(script), "serve"]) == [
+        str(script), str(script), "/tmp/venv/bin/python", "/tmp/venv/bin/python"
+    ]  # fmt: skip
+    script.write_bytes(b"\x7fELF\x02")
+    assert program_locations([str(script)]) == [str(script), str(script)]
+    link = tmp_path / "link"
+    link.symlink_to("/opt/elsewhere/credd")
+    assert program_locations([str(link)]) == [str(link), "/opt/elsewhere/credd"]
+    # The package the program imports counts too.
     runtime = Setup(
         command=("/usr/bin/credd",),
         socket="/run/user/501/credd/credd.sock",
         state_dir=Path("/home/ada/.local/share/credd"),
         home=Path("/home/ada"),
+        strict=True,
+        locations=("/tmp/checkout/daemon/credd",),
     )
-    service = SystemdUserService(runtime, env={"XDG_RUNTIME_DIR": "/run/user/501"})
-    assert "PrivateTmp=yes" in service.files()[1].text
+    units = SystemdUserService(runtime, env={"XDG_RUNTIME_DIR": "/run/user/501"})
+    assert "PrivateTmp=no" in units.files()[1].text

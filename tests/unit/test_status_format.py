@@ -75,3 +75,14 @@ def test_locked_shows_why_and_no_idle_lock_says_so() -> None:
     assert "locked (waiting for the passphrase)" in locked
     never = format_status(status(lock_after=None, locks_at=None))
     assert "no idle lock (lock_after unset)" in never
+
+
+def test_programs_say_plainly_whether_they_can_be_identified() -> None:
+    identified = format_status(status(programs={"identifiable": True, "reason": None}))
+    assert "programs:    identified (per-program access and the audit's names work)" in identified
+    blind = format_status(
+        status(programs={"identifiable": False, "reason": "credd runs in a user namespace"})
+    )
+    assert "programs:    CANNOT BE IDENTIFIED: --allow-program credentials are refused" in blind
+    assert "Reason: credd runs in a user namespace" in blind
+    assert "programs:" not in format_status(status())  # an older daemon does not say

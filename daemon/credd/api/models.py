@@ -252,6 +252,14 @@ def render_registration(registration: Registration) -> dict[str, Any]:
     }
 
 
+class ProgramIdentity(BaseModel):
+    """Whether the daemon can read its clients' executables (per-program access, the audit's
+    program names), and if not, why."""
+
+    identifiable: bool
+    reason: str | None
+
+
 class StatusOut(BaseModel):
     pid: int
     version: str
@@ -266,6 +274,7 @@ class StatusOut(BaseModel):
     locks_at: datetime | None
     credentials: CredentialCounts
     oauth: OAuthSummary
+    programs: ProgramIdentity
 
 
 # Every code an error envelope may carry: the shared exception tree's, and the one the daemon

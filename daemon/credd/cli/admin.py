@@ -88,6 +88,7 @@ def format_status(status: dict[str, Any]) -> str:
         if counts["by_status"]:
             statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts["by_status"].items()))
             lines.append(f"oauth:       {statuses}")
+    lines.extend(_programs_lines(status.get("programs")))
     oauth = status["oauth"]
     if oauth.get("next_refresh_at"):
         lines.append(f"next refresh: {oauth['next_refresh_at']}")
@@ -97,6 +98,18 @@ def format_status(status: dict[str, Any]) -> str:
     for item in each:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
     return "\n".join(lines)
+
+
+def _programs_lines(programs: dict[str, Any] | None) -> list[str]:
+    if programs is None:  # a daemon older than this command does not say
+        return []
+    if programs["identifiable"]:
+        return ["programs:    identified (per-program access and the audit's names work)"]
+    return [
+        "programs:    CANNOT BE IDENTIFIED: --allow-program credentials are refused to every",
+        "             program, and the audit log names none.",
+        f"             Reason: {programs['reason']}",
+    ]
 
 
 def _oauth_state(item: dict[str, Any]) -> str:

@@ -75,8 +75,21 @@ def run_set(args: argparse.Namespace) -> int:
         if args.allow_program:
             body["allowed_programs"] = [_program_path(p) for p in args.allow_program]
     with Client() as client:
+        if body.get("allowed_programs"):
+            _check_programs_identifiable(client)
         client.put(args.name, body)
     return 0
+
+
+def _check_programs_identifiable(client: Client) -> None:
+    """Refuse a restriction the daemon cannot check: it would lock the secret away from all."""
+    programs = client.status().raw.get("programs")  # absent from an older daemon
+    if isinstance(programs, dict) and programs.get("identifiable") is False:
+        raise InvalidRequest(
+            "--allow-program: credd cannot identify the programs that call it, so the "
+            "credential would be refused to every program; nothing was stored. "
+            f"Reason: {programs.get('reason')}"
+        )
 
 
 def run_delete(args: argparse.Namespace) -> int:

@@ -23,22 +23,31 @@ def register(commands: Any) -> None:
         help="install, remove or show the login service (systemd, launchd, Task Scheduler)",
     )
     service.add_argument("action", choices=ACTIONS)
+    service.add_argument(
+        "--strict",
+        action="store_true",
+        help="install: systemd's file system sandbox too; the daemon then cannot identify "
+        "the programs that call it (no --allow-program, no program names in the audit log)",
+    )
     service.set_defaults(run=run_service)
 
 
-def _login_service() -> Any:
+def _login_service(strict: bool = False) -> Any:
     from ..login_service import Setup, for_platform
     from ..paths import resolve_paths
 
-    return for_platform(Setup.current(resolve_paths()))
+    return for_platform(Setup.current(resolve_paths(), strict=strict))
 
 
 def run_service(args: argparse.Namespace) -> int:
-    service = _login_service()
-    action: int = {"install": install, "uninstall": uninstall, "status": status}[args.action](
-        service
-    )
-    return action
+    if args.strict and args.action != "install":
+        print("credd: --strict goes with `credd service install`", file=sys.stderr)
+        return 2
+    if args.action == "install":
+        return install(_login_service(args.strict))
+    if args.action == "uninstall":
+        return uninstall(_login_service())
+    return status(_login_service(), _login_service(strict=True))
 
 
 def _write(path: Any, data: bytes) -> None:
@@ -88,12 +97,27 @@ def install(service: Any) -> int:
         print(f"Once {service.name} is available to you, enable it with:")
         for command in service.enable_commands():
             print(f"  {subprocess.list2cmdline(command)}")
+        _strict_note(service)
         return 0
     for command in service.enable_commands():
         if not _run(command) and not service.may_fail(command):
             return 1
     print(f"credd now starts at login ({service.name}); socket {setup.socket}")
+    _strict_note(service)
     return 0
+
+
+def _strict_note(service: Any) -> None:
+    if not service.setup.strict:
+        return
+    if service.name != "systemd":
+        print(f"--strict changes only the systemd units; {service.name} is as without it")
+        return
+    print(
+        "--strict: the daemon runs in a user namespace of its own and cannot identify the "
+        "programs that call it: credentials restricted with --allow-program are refused to "
+        "every program and the audit log names none (`credd status` says so)"
+    )
 
 
 def uninstall(service: Any) -> int:
@@ -115,16 +139,21 @@ def uninstall(service: Any) -> int:
     return 0 if ok else 1
 
 
-def status(service: Any) -> int:
+def status(service: Any, strict: Any) -> int:
     installed = True
-    for item in service.files():
+    for item, strict_item in zip(service.files(), strict.files(), strict=True):
         try:
             current = item.path.read_bytes()
         except FileNotFoundError:
             print(f"missing:    {item.path}")
             installed = False
             continue
-        state = "installed" if current == item.data() else "differs (run `credd service install`)"
+        if current == item.data():
+            state = "installed"
+        elif current == strict_item.data():
+            state = "installed (--strict: programs cannot be identified)"
+        else:
+            state = "differs (run `credd service install`)"
         print(f"{state}: {item.path}")
     problem = service.manager_problem()
     if problem is None:
