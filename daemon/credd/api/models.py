@@ -27,6 +27,9 @@ MAX_PROGRAMS = 64
 MAX_PROGRAM_LENGTH = 4096
 
 SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
+# What a `secret` may carry of the oauth2 fields: git's password_expiry_utc and
+# oauth_refresh_token, kept for the helper that minted the password.
+SECRET_EXPIRY_FIELDS = frozenset({"expires_at", "refresh_token"})
 
 
 class OAuthFieldsIn(BaseModel):
@@ -74,7 +77,9 @@ class CredentialIn(OAuthFieldsIn):
                     f"most {MAX_LABEL_LENGTH}"
                 )
         oauth_given = [
-            name for name in OAuthFieldsIn.model_fields if getattr(self, name) is not None
+            name
+            for name in OAuthFieldsIn.model_fields
+            if getattr(self, name) is not None and name not in SECRET_EXPIRY_FIELDS
         ]
         if self.kind == "secret" and oauth_given:
             raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not 'secret'")
@@ -105,6 +110,8 @@ class CredentialIn(OAuthFieldsIn):
             labels=self.labels,
             oauth=oauth,
             allowed_programs=tuple(dict.fromkeys(self.allowed_programs)),
+            expires_at=self.expires_at if oauth is None else None,
+            refresh_token=self.refresh_token if oauth is None else None,
         )
 
 
@@ -294,6 +301,10 @@ def render_credential(
     }
     if with_secret:
         data["secret"] = credential.secret
+    if credential.expires_at is not None:  # a secret's (an oauth2 one's comes below)
+        data["expires_at"] = format_time(credential.expires_at)
+    if credential.refresh_token is not None and "refresh_token" in include:
+        data["refresh_token"] = credential.refresh_token
     oauth = credential.oauth
     if oauth is not None:
         data.update(
