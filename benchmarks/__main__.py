@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import imports, latency, oauth, processes, scale, throughput, writes
+from . import importing, imports, latency, oauth, processes, scale, throughput, writes
 from .environment import Environment, Sizes
 from .table import Row, render
 
@@ -19,6 +19,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("throughput and memory", throughput.run),
     ("durable writes", writes.run),
     ("10,000 credentials", scale.run),
+    ("credd import", importing.run),
     ("OAuth", oauth.run),
     ("imports", imports.run),
 )

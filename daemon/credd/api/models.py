@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ..store.records import (
+    MAX_NAME_LENGTH,
     AuthMethod,
     Credential,
     Kind,
@@ -113,6 +114,49 @@ class CredentialIn(OAuthFieldsIn):
             expires_at=self.expires_at if oauth is None else None,
             refresh_token=self.refresh_token if oauth is None else None,
         )
+
+
+class ImportedCredential(CredentialIn):
+    """One credential of an import: a PUT body and its name."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+
+    @model_validator(mode="after")
+    def _check_name(self) -> ImportedCredential:
+        if not self.name.isprintable():
+            raise ValueError("a credential name holds only printable characters")
+        return self
+
+
+class ImportIn(BaseModel):
+    """The body of `POST /v1/import`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credentials: list[ImportedCredential] = Field(
+        description="each with a name no other one here has"
+    )
+    overwrite: bool = Field(False, description="replace credentials the store holds otherwise")
+    dry_run: bool = Field(False, description="compare only; write nothing")
+
+    @model_validator(mode="after")
+    def _check_names(self) -> ImportIn:
+        if len({c.name for c in self.credentials}) != len(self.credentials):
+            raise ValueError("two credentials of one import have the same name")
+        return self
+
+
+class ImportResult(BaseModel):
+    name: str
+    action: Literal["add", "replace", "unchanged", "conflict"] = Field(
+        description="add: new; unchanged: the store holds the same kind, secret and username; "
+        "conflict: it holds another value, kept; replace: that value, overwritten"
+    )
+
+
+class ImportOut(BaseModel):
+    results: list[ImportResult] = Field(description="one per credential, in the body's order")
+    written: bool = Field(description="whether the store was written (durably, once)")
 
 
 class CredentialOut(BaseModel):
