@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server lint fmt test check lock bench
+.PHONY: install run system-deps oauth-server lint fmt test check lock bench dist
 
 install: $(STAMP)
 
@@ -57,6 +57,16 @@ check: test
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
 bench: system-deps install
 	$(BIN)/python -m benchmarks
+
+# Both distributions, wheel and sdist each, checked by twine: `pip install --find-links dist
+# credd` installs credd from these files (credd-client among them) and the rest from the index.
+DIST ?= dist
+# build/ goes first: setuptools would pack a module left there that the source no longer has.
+dist: install
+	rm -rf $(DIST) build client/build
+	$(BIN)/python -m build --outdir $(DIST) client
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and
 # requirements-dev.txt in a throw-away venv and pin all of them.
