@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 TS_CLIENT := client/typescript
 
 .DEFAULT_GOAL := all
-.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench
+.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench dist
 
 all: install go
 
@@ -122,6 +122,16 @@ check: test
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
 bench: system-deps install go jvm ts-client
 	$(BIN)/python -m benchmarks
+
+# Both distributions, wheel and sdist each, checked by twine: `pip install --find-links dist
+# credd` installs credd from these files (credd-client among them) and the rest from the index.
+DIST ?= dist
+# build/ goes first: setuptools would pack a module left there that the source no longer has.
+dist: install
+	rm -rf $(DIST) build client/build
+	$(BIN)/python -m build --outdir $(DIST) client
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and
 # requirements-dev.txt in a throw-away venv and pin all of them.

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from . import (
     go_clients,
+    importing,
     imports,
     jvm_client,
     latency,
@@ -33,6 +34,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("throughput and memory", throughput.run),
     ("durable writes", writes.run),
     ("10,000 credentials", scale.run),
+    ("credd import", importing.run),
     ("OAuth", oauth.run),
     ("imports", imports.run),
 )

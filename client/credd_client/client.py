@@ -181,6 +181,33 @@ class Client:
             report[key] = names
         return report
 
+    def import_credentials(
+        self,
+        credentials: Iterable[Mapping[str, Any]],
+        *,
+        overwrite: bool = False,
+        dry_run: bool = False,
+    ) -> tuple[builtins.list[tuple[str, str]], bool]:
+        """Many credentials (PUT bodies with their ``name``) in one durable commit.
+
+        Returns ``(name, action)`` for each, in order (``add``, ``replace``, ``unchanged``,
+        ``conflict``), and whether the store was written. All or nothing: on any error,
+        nothing is written. With ``dry_run``, compares only.
+        """
+        body = {"credentials": list(credentials), "overwrite": overwrite, "dry_run": dry_run}
+        answer = self._call("POST", "/v1/import", body)
+        results, written = answer.get("results"), answer.get("written")
+        if not isinstance(results, builtins.list) or not isinstance(written, bool):
+            raise ProtocolError("unexpected answer from the daemon: not an import's results")
+        actions: builtins.list[tuple[str, str]] = []
+        for item in results:
+            name = item.get("name") if isinstance(item, dict) else None
+            action = item.get("action") if isinstance(item, dict) else None
+            if not isinstance(name, str) or not isinstance(action, str):
+                raise ProtocolError("unexpected answer from the daemon: an import result")
+            actions.append((name, action))
+        return actions, written
+
     def reset(self) -> str | None:
         """Move aside a store the daemon cannot open and start an empty one; where it went."""
         moved = self._call("POST", "/v1/reset").get("moved_to")

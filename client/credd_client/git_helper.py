@@ -4,13 +4,19 @@
 
 git runs ``git-credential-credd get|store|erase`` and writes ``key=value`` lines on its
 standard input, ended by a blank line (or end of file). Attributes it does not know
-(``wwwauth[]``, ``capability[]``, ``oauth_refresh_token``, ...) are ignored, never refused.
+(``wwwauth[]``, ``capability[]``, ...) are ignored, never refused.
 
 A credential matches a request when protocol, host (port included) and path are equal (a
 request without ``path`` matches only a credential stored without one) and the request's
 username, if any, is the credential's. Credentials are named as `credd_client.names` says:
 ``git:https://octocat@github.com``. An ``oauth2`` credential answers a fresh access token
 with ``password_expiry_utc``.
+
+Expiring passwords, as git's own storage helpers keep them: ``store`` with
+``password_expiry_utc`` (a password another helper minted, git-credential-oauth say) keeps
+that instant as the credential's ``expires_at`` and an ``oauth_refresh_token`` as its
+``refresh_token``; ``get`` answers both back, and never answers a password whose expiry is
+not in the future (skipped as if absent, so git asks the helper that mints a new one).
 
 With no daemon answering, ``get`` answers nothing (git goes on to its other helpers or to a
 prompt) and ``store``/``erase`` do nothing, each with a hint on standard error and exit 0.
@@ -33,9 +39,8 @@ if TYPE_CHECKING:
     from .models import Credential
 
 PROG = "git-credential-credd"
-# git sends these to say the password came from elsewhere and will expire: an ephemeral
-# token another helper minted, which would be stale if kept as a permanent secret.
-_EPHEMERAL = "password_expiry_utc"
+_EXPIRY = "password_expiry_utc"
+_REFRESH_TOKEN = "oauth_refresh_token"  # noqa: S105 - an attribute's name
 _OAUTH_USERNAME = "oauth2"
 
 
@@ -95,10 +100,12 @@ def answer(credential: Credential, request: GitTarget) -> list[str]:
     if username:
         lines.append(f"username={username}")
     lines.append(f"password={credential.secret}")
-    if credential.kind == "oauth2" and credential.expires_at:
+    if credential.expires_at:
         expiry = _epoch(credential.expires_at)
         if expiry is not None:
-            lines.append(f"password_expiry_utc={expiry}")
+            lines.append(f"{_EXPIRY}={expiry}")
+    if credential.kind == "secret" and credential.refresh_token:
+        lines.append(f"{_REFRESH_TOKEN}={credential.refresh_token}")
     return lines
 
 
@@ -111,20 +118,36 @@ def _epoch(rfc3339: str) -> int | None:
         return None
 
 
+def _expired(credential: Credential) -> bool:
+    """A password whose expiry is not in the future (an unreadable one counts as past)."""
+    if credential.kind != "secret" or not credential.expires_at:
+        return False  # credd keeps an oauth2 credential's token fresh itself
+    import time
+
+    expiry = _epoch(credential.expires_at)
+    return expiry is None or expiry <= time.time()
+
+
 def get(client: Client, request: GitTarget) -> list[str]:
     for meta in find(client, request):
+        if _expired(meta):
+            continue
+        # A secret's refresh token is the minting helper's; an oauth2 one's stays in credd.
+        include = ("refresh_token",) if meta.kind == "secret" else ()
         try:
-            credential = client.get(meta.name)
+            credential = client.get(meta.name, include=include)
         except NotFound:  # deleted since the listing
             continue
-        if credential.secret and not _breaks_protocol(credential):
+        if credential.secret and not _expired(credential) and not _breaks_protocol(credential):
             return answer(credential, request)
     return []
 
 
 def _breaks_protocol(credential: Credential) -> bool:
     """A value with a newline or NUL cannot be said in git's protocol (it would add lines)."""
-    values = (credential.secret or "", credential.username or "")
+    values: tuple[str, ...] = (credential.secret or "", credential.username or "")
+    if credential.kind == "secret":
+        values += (credential.refresh_token or "",)
     if any("\n" in value or "\0" in value for value in values):
         sys.stderr.write(
             f"{PROG}: {credential.name} holds a newline or NUL, which git's protocol cannot "
@@ -139,24 +162,52 @@ def store(client: Client, request: GitTarget, attributes: dict[str, str]) -> Non
 
     The most recent match is updated in place, keeping its name and labels (one made by
     hand, say ``git:https://github.com`` with a username); nothing is written when it already
-    holds this password, as after git used what credd answered.
+    holds this password (and expiry and refresh token), as after git used what credd answered.
+    A password with an expiry keeps it, and the refresh token that came with it.
     """
     password = attributes.get("password")
-    if not password or not request.username or _EPHEMERAL in attributes:
+    if not password or not request.username:
         return
+    body: dict[str, object] = {
+        "kind": "secret",
+        "secret": password,
+        "username": request.username,
+    }
+    if _EXPIRY in attributes:
+        expires_at = _rfc3339(attributes[_EXPIRY])
+        if expires_at is None:
+            return  # an expiry we cannot read: never keep it as a permanent password
+        body["expires_at"] = expires_at
+        if attributes.get(_REFRESH_TOKEN):
+            body["refresh_token"] = attributes[_REFRESH_TOKEN]
     found = find(client, request)
     if any(meta.kind == "oauth2" for meta in found):
         return  # credd keeps this one fresh itself: never replace it
     name, labels = request.name(), request.labels()
     if found:
-        current = client.get(found[0].name)
-        if current.secret == password and current.username == request.username:
+        current = client.get(found[0].name, include=("refresh_token",))
+        if (
+            current.secret == password
+            and current.username == request.username
+            and _epoch(current.expires_at or "") == _epoch(str(body.get("expires_at", "")))
+            and current.refresh_token == body.get("refresh_token")
+        ):
             return
         name, labels = current.name, {**current.labels, **labels}
-    client.put(
-        name,
-        {"kind": "secret", "secret": password, "username": request.username, "labels": labels},
-    )
+    client.put(name, {**body, "labels": labels})
+
+
+def _rfc3339(epoch: str) -> str | None:
+    """git's ``password_expiry_utc`` (seconds since the epoch) as RFC 3339 in UTC."""
+    from datetime import UTC, datetime
+
+    if not epoch.isdigit():
+        return None
+    try:
+        moment = datetime.fromtimestamp(int(epoch), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def erase(client: Client, request: GitTarget, attributes: dict[str, str]) -> None:

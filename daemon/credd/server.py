@@ -235,7 +235,11 @@ def make_peer_checking_protocol(audit: AuditLog | None = None) -> type[asyncio.P
 
 def build_service(config: Config, paths: StatePaths) -> CredentialService:
     keys = build_key_policy(
-        config.key_backend, paths.key_file, paths.keyring_account, config.keyring_timeout
+        config.key_backend,
+        paths.key_file,
+        paths.keyring_account,
+        config.keyring_timeout,
+        config_file=paths.config_file,
     )
     if config.key_backend == "keyring" and keys.keyring is None:
         raise StartupError(

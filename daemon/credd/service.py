@@ -19,6 +19,7 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from . import __version__
 from .access import check_reader
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
+from .imports import Action, ImportCredentials, NothingToImport
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
@@ -216,6 +218,31 @@ class CredentialService:
         state = await self._writes.commit(change)
         self.refresher.changed()
         return state.credentials[credential.name]
+
+    async def import_credentials(
+        self,
+        credentials: Sequence[Credential],
+        *,
+        overwrite: bool,
+        dry_run: bool,
+        peer: Peer = UNKNOWN_PEER,
+    ) -> tuple[Sequence[Action], bool]:
+        """Compare many credentials with the store and write them in one durable commit.
+
+        Returns what became of each (see imports.py) and whether anything was written.
+        With ``dry_run``, only compares with what the file holds now.
+        """
+        await self._ready()
+        change = ImportCredentials([self.refresher.plan(c) for c in credentials], overwrite, peer)
+        if dry_run:
+            change.plan(await asyncio.to_thread(self.vault.current))
+            return change.actions, False
+        try:
+            await self._writes.commit(change)
+        except NothingToImport:
+            return change.actions, False
+        self.refresher.changed()
+        return change.actions, True
 
     async def refresh(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:
         await self._ready()

@@ -107,7 +107,8 @@ def test_malformed_bodies_get_400_never_500(
         b'{"secret": "x", "unknown_field": 1}',
         b'{"secret": "x", "labels": {"a": 1}}',
         b'{"secret": "x", "kind": "oauth2"}',
-        b'{"secret": "x", "refresh_token": "r"}',
+        b'{"secret": "x", "client_id": "c"}',
+        b'{"secret": "x", "expires_at": "2030-01-01T00:00:00"}',
         b"\xff\xfe",
     ]
     for body in bodies:
@@ -175,3 +176,23 @@ def test_client_errors_map_to_classes(
             client.put("x", {"secret": "v", "kind": "nope"})
         with pytest.raises(InvalidRequest):
             client.get("bad\nname")
+
+
+def test_a_secret_keeps_its_expiry_and_refresh_token_across_a_restart(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    """git's password_expiry_utc and oauth_refresh_token, as the git helper stores them."""
+    sock = socket_of(headless_credd_env)
+    body = {"secret": "s", "expires_at": "2099-01-01T01:00:00+01:00", "refresh_token": "rt-9c2e"}
+    status, _ = raw_request(sock, "PUT", "/v1/credentials/e", json.dumps(body).encode())
+    assert status == 200
+    headless_daemon.stop()
+    home = Path(headless_credd_env["CREDD_HOME"])
+    with DaemonProcess(home, sock, headless_credd_env):
+        status, answer = raw_request(sock, "GET", "/v1/credentials/e")
+        assert (status, json.loads(answer)["expires_at"]) == (200, "2099-01-01T00:00:00Z")
+        assert "refresh_token" not in json.loads(answer)
+        status, answer = raw_request(sock, "GET", "/v1/credentials")
+        assert b"rt-9c2e" not in answer
+        status, answer = raw_request(sock, "GET", "/v1/credentials/e?include=refresh_token")
+        assert json.loads(answer)["refresh_token"] == "rt-9c2e"

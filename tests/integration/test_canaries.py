@@ -132,6 +132,16 @@ def plant_git_helper(env: dict[str, str], seen: Seen) -> dict[str, str]:
     )
     got = helper(env, "git-credential-credd", "get", request + "\n")
     assert f"password={value}" in got  # the intended place
+    # A password another helper minted, with its expiry and refresh token.
+    minted, refresh = canary("git-minted"), canary("git-refresh")
+    request = "protocol=https\nhost=mint.example\nusername=me\n"
+    expiring = f"{request}password={minted}\npassword_expiry_utc=4070908800\n"
+    stored = helper(
+        env, "git-credential-credd", "store", f"{expiring}oauth_refresh_token={refresh}\n\n"
+    )
+    seen.add("git store (expiring)", stored)
+    got = helper(env, "git-credential-credd", "get", request + "\n")
+    assert f"oauth_refresh_token={refresh}" in got  # the intended place
     return {}
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from credd_client import Client, InvalidRequest
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
 from tests.support.requirements import require_program
@@ -170,11 +171,12 @@ def test_a_json_file_is_detected(
     assert "leak-canary" not in refused.stdout + refused.stderr
 
 
-def test_a_write_that_fails_midway_leaves_the_source_intact(
+def test_a_write_that_fails_leaves_the_store_and_the_source_as_they_were(
     headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
 ) -> None:
-    """The store may grow only so far (RLIMIT_FSIZE on the running daemon): the import
-    fails part way, the source stays byte for byte, and a second run completes it."""
+    """The store may grow only so far (RLIMIT_FSIZE on the running daemon): the import's one
+    commit fails, so none of it is written and the source stays byte for byte; a second run
+    completes it."""
     prlimit = require_program("prlimit")
     env = headless_credd_env
     source = Path(env["HOME"]) / ".git-credentials"
@@ -189,15 +191,36 @@ def test_a_write_that_fails_midway_leaves_the_source_intact(
     assert "write" in failed.stderr.lower() or "space" in failed.stderr.lower(), failed.stderr
     assert big not in failed.stdout + failed.stderr
     assert source.read_bytes() == original
-    partial = len(names(env)) - 1
-    assert 0 < partial < 6
+    assert names(env) == ["first"]  # all or nothing
 
     subprocess.run([prlimit, *limit, "--fsize=unlimited:"], check=True)
     done = credd(env, "import", "git", "--remove-source")
     assert done.returncode == 0, done.stderr
-    assert f"{partial} unchanged" in done.stdout
+    assert "6 added" in done.stdout
     assert len(names(env)) == 7
     assert not source.exists()
+
+
+def test_ten_thousand_lines_are_one_request_and_one_commit(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    """Not timed (see benchmarks/importing.py): the audit log shows one write, the import,
+    where a request per credential took minutes."""
+    env = headless_credd_env
+    count = 10_000
+    source = Path(env["HOME"]) / ".git-credentials"
+    source.write_text("".join(f"https://u{i}:pw-{i}@host{i}.test/r{i}\n" for i in range(count)))
+    done = credd(env, "import", "git", "--remove-source")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{count} added\n" in done.stdout
+    assert not source.exists()
+    listing = json.loads(credd(env, "list", "--json").stdout)["credentials"]
+    assert len(listing) == count
+    audit = [json.loads(line) for line in credd(env, "audit", "--json").stdout.splitlines()]
+    writes = [r["op"] for r in audit if r["op"] not in ("get", "list")]
+    assert writes == ["import", "import"]  # the commit, and the read back (a dry run)
+    answer = git_fill(env, "protocol=https\nhost=host9999.test\npath=r9999\n\n")
+    assert "username=u9999\npassword=pw-9999\n" in answer
 
 
 def test_a_locked_or_absent_daemon_leaves_the_source_intact(
@@ -253,3 +276,28 @@ def test_keyring_items_move_from_the_secret_service(
         [python, "-c", read_back], env=env, capture_output=True, text=True, check=True, timeout=30
     )
     assert after.stdout == "None\n"
+
+
+def test_a_credential_restricted_to_other_programs_refuses_the_whole_import(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], short_tmp: Path
+) -> None:
+    """Comparing reads the stored secret: as a `get` would, the restriction refuses it."""
+    env = headless_credd_env
+    body = json.dumps({"secret": "held", "allowed_programs": ["/usr/bin/true"]})
+    assert credd(env, "set", "guarded", "--json", input=body).returncode == 0
+    path = short_tmp / "export.json"
+    document = {"credentials": [{"name": "new", "secret": "n"}, {"name": "guarded", "secret": "g"}]}
+    path.write_text(json.dumps(document))
+    refused = credd(env, "import", str(path), "--remove-source")
+    assert refused.returncode == 1
+    assert "may not read 'guarded'" in refused.stderr
+    assert names(env) == ["guarded"]
+    assert path.exists()
+    duplicate = {"credentials": [{"name": "a", "secret": "1"}, {"name": "a", "secret": "2"}]}
+    with Client(env["CREDD_SOCKET"]) as client:
+        with pytest.raises(InvalidRequest, match="same name"):
+            client.import_credentials(duplicate["credentials"])
+        # An import body may pass the 1 MiB of other requests.
+        many = [{"name": f"n{i}", "secret": "s" * 200} for i in range(6000)]
+        results, written = client.import_credentials(many, dry_run=True)
+        assert (len(results), written) == (6000, False)

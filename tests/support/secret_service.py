@@ -68,11 +68,19 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
 
 
 class SecretService:
-    """A private dbus-daemon with gnome-keyring-daemon's secrets component, unlocked."""
+    """A private dbus-daemon with gnome-keyring-daemon's secrets component, unlocked.
 
-    def __init__(self, password: str = "credd-test", timeout: float = 10.0) -> None:
+    With ``unlock=False`` it starts as in a session no login unlocked (SSH, a service): no
+    login collection, and creating one asks a prompt that no one can answer (there is no
+    display), so it is dismissed. `lock_login` locks the login collection of a running one.
+    """
+
+    def __init__(
+        self, password: str = "credd-test", timeout: float = 10.0, *, unlock: bool = True
+    ) -> None:
         self.password = password
         self.timeout = timeout
+        self.unlock = unlock
         self.root: Path | None = None
         self.address = ""
         self._env: dict[str, str] = {}
@@ -139,8 +147,9 @@ class SecretService:
             with self._bus.stdout as out:
                 self.address = self._first_line(self._bus, out, deadline)
             self._env = {**dirs, "DBUS_SESSION_BUS_ADDRESS": self.address}
+            unlock = ["--unlock"] if self.unlock else []
             self._keyring = subprocess.Popen(
-                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                ["gnome-keyring-daemon", "--foreground", *unlock, "--components=secrets"],
                 stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=log,
@@ -151,7 +160,8 @@ class SecretService:
         # It unlocks (or creates) the login keyring with what it reads until end of file.
         # A daemon that died at once closed the pipe: _wait_for_owner reports it with the log.
         with contextlib.suppress(BrokenPipeError), self._keyring.stdin as stdin:
-            stdin.write(self.password.encode())
+            if self.unlock:
+                stdin.write(self.password.encode())
         self._wait_for_owner(deadline)
 
     def _first_line(self, proc: subprocess.Popen[bytes], out: IO[bytes], deadline: float) -> str:
@@ -191,6 +201,25 @@ class SecretService:
             check=False,
         )
         return result.returncode == 0 and "boolean true" in result.stdout
+
+    def lock_login(self) -> None:
+        """Lock the login collection over D-Bus (what a screen lock or `seahorse` does)."""
+        subprocess.run(
+            [
+                "dbus-send",
+                "--session",
+                "--print-reply",
+                f"--dest={SECRETS_NAME}",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ],
+            env={**os.environ, **self._env},
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
 
     def _wait_for_owner(self, deadline: float) -> None:
         assert self._keyring is not None

@@ -24,6 +24,7 @@ _FIXED = {
     ("POST", b"/v1/unlock"): "unlock",
     ("POST", b"/v1/backup"): "backup",
     ("POST", b"/v1/restore"): "restore",
+    ("POST", b"/v1/import"): "import",
     ("POST", b"/v1/reset"): "reset",
     ("GET", b"/v1/registration"): "get-registration",
     ("PUT", b"/v1/registration"): "set-registration",

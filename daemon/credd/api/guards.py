@@ -17,9 +17,12 @@ from credd_client.errors import CreddError, InvalidRequest, PayloadTooLarge
 from ..store.records import check_name
 
 MAX_BODY = 1024 * 1024
-# A restore carries a whole backup (base64): the one body allowed to be larger.
+# A restore carries a whole backup (base64) and an import every credential of a file (ten
+# thousand git credentials are about 2 MiB): the two bodies allowed to be larger.
 MAX_RESTORE_BODY = 64 * MAX_BODY
 RESTORE_PATH = b"/v1/restore"
+IMPORT_PATH = b"/v1/import"
+LARGE_BODY_PATHS = (RESTORE_PATH, IMPORT_PATH)
 CREDENTIALS_PREFIX = b"/v1/credentials/"
 NAME_PLACEHOLDER = "-"
 SCOPE_NAME = "credd.name"
@@ -84,7 +87,8 @@ class Guards:
     async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
         """Refuse a body over the limit before any of it reaches a route."""
         raw = scope.get("raw_path") or scope["path"].encode()
-        limit = MAX_RESTORE_BODY if raw.split(b"?", 1)[0] == RESTORE_PATH else self.max_body
+        large = raw.split(b"?", 1)[0] in LARGE_BODY_PATHS
+        limit = MAX_RESTORE_BODY if large else self.max_body
         length = _header(scope, b"content-length")
         if length is not None:
             if not length.isdigit():

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from credd_client.errors import wire_codes
 
 from ..store.records import (
+    MAX_NAME_LENGTH,
     AuthMethod,
     Credential,
     Kind,
@@ -29,6 +30,9 @@ MAX_PROGRAMS = 64
 MAX_PROGRAM_LENGTH = 4096
 
 SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
+# What a `secret` may carry of the oauth2 fields: git's password_expiry_utc and
+# oauth_refresh_token, kept for the helper that minted the password.
+SECRET_EXPIRY_FIELDS = frozenset({"expires_at", "refresh_token"})
 
 
 class OAuthFieldsIn(BaseModel):
@@ -76,7 +80,9 @@ class CredentialIn(OAuthFieldsIn):
                     f"most {MAX_LABEL_LENGTH}"
                 )
         oauth_given = [
-            name for name in OAuthFieldsIn.model_fields if getattr(self, name) is not None
+            name
+            for name in OAuthFieldsIn.model_fields
+            if getattr(self, name) is not None and name not in SECRET_EXPIRY_FIELDS
         ]
         if self.kind == "secret" and oauth_given:
             raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not 'secret'")
@@ -107,7 +113,52 @@ class CredentialIn(OAuthFieldsIn):
             labels=self.labels,
             oauth=oauth,
             allowed_programs=tuple(dict.fromkeys(self.allowed_programs)),
+            expires_at=self.expires_at if oauth is None else None,
+            refresh_token=self.refresh_token if oauth is None else None,
         )
+
+
+class ImportedCredential(CredentialIn):
+    """One credential of an import: a PUT body and its name."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+
+    @model_validator(mode="after")
+    def _check_name(self) -> ImportedCredential:
+        if not self.name.isprintable():
+            raise ValueError("a credential name holds only printable characters")
+        return self
+
+
+class ImportIn(BaseModel):
+    """The body of `POST /v1/import`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    credentials: list[ImportedCredential] = Field(
+        description="each with a name no other one here has"
+    )
+    overwrite: bool = Field(False, description="replace credentials the store holds otherwise")
+    dry_run: bool = Field(False, description="compare only; write nothing")
+
+    @model_validator(mode="after")
+    def _check_names(self) -> ImportIn:
+        if len({c.name for c in self.credentials}) != len(self.credentials):
+            raise ValueError("two credentials of one import have the same name")
+        return self
+
+
+class ImportResult(BaseModel):
+    name: str
+    action: Literal["add", "replace", "unchanged", "conflict"] = Field(
+        description="add: new; unchanged: the store holds the same kind, secret and username; "
+        "conflict: it holds another value, kept; replace: that value, overwritten"
+    )
+
+
+class ImportOut(BaseModel):
+    results: list[ImportResult] = Field(description="one per credential, in the body's order")
+    written: bool = Field(description="whether the store was written (durably, once)")
 
 
 class CredentialOut(BaseModel):
@@ -315,6 +366,10 @@ def render_credential(
     }
     if with_secret:
         data["secret"] = credential.secret
+    if credential.expires_at is not None:  # a secret's (an oauth2 one's comes below)
+        data["expires_at"] = format_time(credential.expires_at)
+    if credential.refresh_token is not None and "refresh_token" in include:
+        data["refresh_token"] = credential.refresh_token
     oauth = credential.oauth
     if oauth is not None:
         data.update(

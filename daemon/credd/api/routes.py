@@ -24,6 +24,8 @@ from .models import (
     CredentialList,
     CredentialOut,
     ErrorOut,
+    ImportIn,
+    ImportOut,
     LockState,
     RegistrationIn,
     RegistrationOut,
@@ -148,6 +150,18 @@ def _router(service: CredentialService) -> APIRouter:
     async def refresh_credential(request: Request, name: Name) -> JSONResponse:
         credential = await service.refresh(name, peer_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True))
+
+    @router.post("/import", response_model=ImportOut)
+    async def import_credentials(request: Request, body: ImportIn) -> JSONResponse:
+        """Many credentials in one durable commit: nothing is written unless all of it is."""
+        incoming = [c.to_credential(c.name) for c in body.credentials]
+        actions, written = await service.import_credentials(
+            incoming, overwrite=body.overwrite, dry_run=body.dry_run, peer=peer_in(request.scope)
+        )
+        results = [
+            {"name": c.name, "action": action} for c, action in zip(incoming, actions, strict=True)
+        ]
+        return JSONResponse({"results": results, "written": written})
 
     @router.get("/registration", response_model=RegistrationOut)
     async def get_registration(issuer: Issuer) -> JSONResponse:

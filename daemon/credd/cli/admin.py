@@ -65,6 +65,9 @@ def format_status(status: dict[str, Any]) -> str:
     ]
     if key["insecure"]:
         lines.append(f"             WARNING: insecure key storage. Reason: {key['reason']}")
+    elif key.get("reason") and key["reason"] != status.get("lock_reason"):
+        # The keyring answers but cannot be used: its failure, with the ways out.
+        lines.append(f"             PROBLEM: {key['reason']}")
     lock = "locked" if status["locked"] else "unlocked"
     if status["locked"] and status.get("lock_reason"):
         lock += f" ({status['lock_reason']})"

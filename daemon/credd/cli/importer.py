@@ -7,8 +7,10 @@
 
 Idempotent: a credential the store already holds with the same value is left alone; one it
 holds with another value is a conflict, kept, unless ``--overwrite``. ``--dry-run`` shows
-what would happen and writes nothing. ``--remove-source`` clears the source only once every
-credential it holds is in the store (each write acknowledged, so durable, and read back):
+what would happen and writes nothing. The whole source is one request and one durable commit
+(`POST /v1/import`): every credential is written, or none. ``--remove-source`` clears the
+source only once every credential it holds is in the store (the commit acknowledged, so
+durable, and read back):
 the file is removed (docker: its plaintext logins dropped and ``credsStore`` set to
 ``credd``, replaced atomically; made with just that if there is none), keyring items
 deleted. Any failure before that leaves the
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credd_client import Client
-from credd_client.errors import InvalidRequest, NotFound
+from credd_client.errors import InvalidRequest
 
 from .import_sources import PARSERS, Entry, SourceError, detect, docker_without
 
@@ -55,6 +57,8 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run_import)
 
 
+# Ten thousand credentials are one request of a few MiB and one commit: seconds, not ten.
+IMPORT_TIMEOUT = 120.0
 PAST = {"add": "added", "replace": "replaced", "unchanged": "unchanged", "conflict": "conflicts"}
 
 
@@ -78,9 +82,13 @@ def run_import(args: argparse.Namespace) -> int:
     print(f"{source.description}: {len(entries)} credential(s)")
     verb = "would " if args.dry_run else ""
     counts = {"add": 0, "replace": 0, "unchanged": 0, "conflict": 0}
-    with Client() as client:
-        for entry in entries:
-            action = _compare(client, entry, overwrite=args.overwrite)
+    bodies = [{**entry.body, "name": entry.name} for entry in entries]
+    # One request, one durable commit for the whole source: all of it is written, or none.
+    with Client(timeout=IMPORT_TIMEOUT) as client:
+        results, _ = client.import_credentials(
+            bodies, overwrite=args.overwrite, dry_run=args.dry_run
+        )
+        for entry, (_, action) in zip(entries, results, strict=True):
             counts[action] += 1
             if action == "conflict":
                 print(
@@ -88,8 +96,6 @@ def run_import(args: argparse.Namespace) -> int:
                     "value; kept (--overwrite replaces it)"
                 )
                 continue
-            if action in ("add", "replace") and not args.dry_run:
-                client.put(entry.name, entry.body)
             label = action if action == "unchanged" else f"{verb}{action}"
             print(f"{label:<13} {entry.name} ({entry.origin})")
         words = PAST if not args.dry_run else {action: f"to {action}" for action in PAST}
@@ -106,8 +112,10 @@ def run_import(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(f"would clear {source.description}")
             return 0
-        for entry in entries:  # the store must hold every value before the source goes
-            if _compare(client, entry, overwrite=False) != "unchanged":
+        # The commit was acknowledged, so it is durable; read it back before the source goes.
+        held, _ = client.import_credentials(bodies, dry_run=True)
+        for entry, (_, action) in zip(entries, held, strict=True):
+            if action != "unchanged":
                 print(f"credd: {entry.name} did not reach the store; the source is kept")
                 return 1
     try:
@@ -127,21 +135,6 @@ def _first_of_each_name(entries: list[Entry]) -> list[Entry]:
     for entry in entries:
         seen.setdefault(entry.name, entry)
     return list(seen.values())
-
-
-def _compare(client: Client, entry: Entry, *, overwrite: bool) -> str:
-    try:
-        current = client.get(entry.name)
-    except NotFound:
-        return "add"
-    same = (
-        current.kind == entry.body.get("kind", "secret")
-        and current.secret == entry.body.get("secret")
-        and (current.username or None) == (entry.body.get("username") or None)
-    )
-    if same:
-        return "unchanged"
-    return "replace" if overwrite else "conflict"
 
 
 def open_source(args: argparse.Namespace) -> Source:

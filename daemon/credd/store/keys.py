@@ -145,13 +145,45 @@ def _decode_key(text: str, where: str) -> bytes:
     return key
 
 
+def ways_out(config_file: Path | None, new_store: bool) -> str:
+    """What a user can do about a keyring that answers but cannot be used (locked, a prompt
+    nobody can answer): said in the error and, through `reason`, in `credd status`."""
+    config = str(config_file) if config_file is not None else "config.toml"
+    unlock = (
+        "unlock the keyring (a desktop login unlocks the login keyring; over SSH or in a "
+        "service, unlock its login collection in this session)"
+    )
+    if new_store:
+        return (
+            f"Ways out: {unlock}, then try again; or keep the store key elsewhere: set "
+            f'key_backend = "passphrase" (`credd unlock` asks for it) or key_backend = '
+            f'"keyfile" (a file beside the store, insecure) in {config} and restart credd'
+        )
+    return (
+        f"Ways out: {unlock}, then run `credd unlock`. This store's key is in the keyring, so "
+        f'key_backend = "passphrase" or "keyfile" in {config} applies only to a new store; '
+        "once the store opens, `credd rekey --to passphrase` (or keyfile) moves it"
+    )
+
+
 class KeyringKeySource(KeySource):
     name = "keyring"
 
-    def __init__(self, backend: Any, account: str, timeout: float = KEYRING_TIMEOUT) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        account: str,
+        timeout: float = KEYRING_TIMEOUT,
+        *,
+        config_file: Path | None = None,
+    ) -> None:
         self.backend = backend
         self.account = account
         self.timeout = timeout
+        self.config_file = config_file
+        # The last call's failure with the ways out (`credd status` shows it); None once a
+        # call succeeds.
+        self.reason: str | None = None
         # Set while a call that timed out still hangs: no new call (and thread) is started
         # until it returns, so a keyring stuck for hours does not pile up threads.
         self._hung: threading.Event | None = None
@@ -159,20 +191,30 @@ class KeyringKeySource(KeySource):
     def describe(self) -> str:
         return f"{type(self.backend).__module__}.{type(self.backend).__name__}"
 
-    def _call(self, what: str, function: Callable[[], T]) -> T:
+    def _call(self, what: str, function: Callable[[], T], *, new_store: bool = False) -> T:
         hung = self._hung
         if hung is not None and not hung.is_set():
-            raise Locked(
+            raise self._failed(
                 f"the keyring ({self.describe()}) has not answered an earlier call yet; "
-                f"cannot {what}; is it waiting on a prompt?"
+                f"cannot {what}; is it waiting on a prompt?",
+                new_store,
             )
         try:
-            return call_bounded(function, self.timeout, f"the keyring ({self.describe()})")
+            value = call_bounded(function, self.timeout, f"the keyring ({self.describe()})")
         except KeyringTimeout as exc:
             self._hung = exc.done
-            raise Locked(f"{exc} while trying to {what}; is it waiting on a prompt?") from None
+            raise self._failed(
+                f"{exc} while trying to {what}; is it waiting on a prompt?", new_store
+            ) from None
         except Exception as exc:
-            raise Locked(f"the keyring failed to {what}: {_reason(exc)}") from None
+            # It answered, but with an error: locked, no collection, a prompt dismissed.
+            raise self._failed(f"the keyring failed to {what}: {_reason(exc)}", new_store) from None
+        self.reason = None
+        return value
+
+    def _failed(self, message: str, new_store: bool) -> Locked:
+        self.reason = f"{message.rstrip('.')}. {ways_out(self.config_file, new_store)}"
+        return Locked(self.reason)
 
     def create(self) -> tuple[bytes, dict[str, Any]]:
         params = {"service": KEYRING_SERVICE, "account": self.account}
@@ -181,6 +223,7 @@ class KeyringKeySource(KeySource):
         existing = self._call(
             "look for an existing key",
             lambda: self.backend.get_password(KEYRING_SERVICE, self.account),
+            new_store=True,
         )
         if existing is not None:
             return _decode_key(existing, self.describe()), params
@@ -189,6 +232,7 @@ class KeyringKeySource(KeySource):
         self._call(
             "store a new key",
             lambda: self.backend.set_password(KEYRING_SERVICE, self.account, encoded),
+            new_store=True,
         )
         return key, params
 
@@ -317,7 +361,12 @@ class KeyPolicy:
 
 
 def build_key_policy(
-    mode: str, key_file: Path, keyring_account: str, timeout: float = KEYRING_TIMEOUT
+    mode: str,
+    key_file: Path,
+    keyring_account: str,
+    timeout: float = KEYRING_TIMEOUT,
+    *,
+    config_file: Path | None = None,
 ) -> KeyPolicy:
     from .passphrase import PassphraseKeySource  # it builds on KeySource, defined here
 
@@ -329,7 +378,7 @@ def build_key_policy(
     probe = probe_secure_keyring(timeout)
     keyring = None
     if probe.backend is not None:
-        keyring = KeyringKeySource(probe.backend, keyring_account, timeout)
+        keyring = KeyringKeySource(probe.backend, keyring_account, timeout, config_file=config_file)
     reason = f"no secure OS keyring is reachable ({probe.description})"
     return KeyPolicy(
         mode, keyring, KeyFileKeySource(key_file, reason), probe.description, PassphraseKeySource()

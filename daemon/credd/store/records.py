@@ -84,6 +84,11 @@ class Credential:
     oauth: OAuthFields | None = None
     # Absolute paths of the executables allowed to read the secret; empty: any program.
     allowed_programs: tuple[str, ...] = ()
+    # A `secret` that expires (git's password_expiry_utc) and the refresh token that came
+    # with it (git's oauth_refresh_token), kept for whoever minted it; an `oauth2`
+    # credential keeps its own in `oauth`.
+    expires_at: datetime | None = None
+    refresh_token: str | None = field(default=None, repr=False)
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -133,7 +138,7 @@ def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
 
 def credential_to_dict(credential: Credential) -> dict[str, Any]:
     """The stored form of a credential: every field, secrets included."""
-    return {
+    data: dict[str, Any] = {
         "name": credential.name,
         "kind": credential.kind,
         "secret": credential.secret,
@@ -144,6 +149,12 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         "oauth": None if credential.oauth is None else _oauth_to_dict(credential.oauth),
         "allowed_programs": list(credential.allowed_programs),
     }
+    # Only when set: every other credential's stored form stays as it was.
+    if credential.expires_at is not None:
+        data["expires_at"] = format_time(credential.expires_at)
+    if credential.refresh_token is not None:
+        data["refresh_token"] = credential.refresh_token
+    return data
 
 
 def credential_from_dict(data: Mapping[str, Any]) -> Credential:
@@ -158,6 +169,8 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         updated_at=parse_time(data["updated_at"]),
         oauth=None if oauth is None else _oauth_from_dict(oauth),
         allowed_programs=tuple(str(path) for path in data.get("allowed_programs") or ()),
+        expires_at=None if data.get("expires_at") is None else parse_time(data["expires_at"]),
+        refresh_token=data.get("refresh_token"),
     )
 
 
