@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 
 from .client import Client
 from .errors import CreddError, DaemonUnavailable, NotFound
@@ -177,6 +178,8 @@ def store(client: Client, request: GitTarget, attributes: dict[str, str]) -> Non
         expires_at = _rfc3339(attributes[_EXPIRY])
         if expires_at is None:
             return  # an expiry we cannot read: never keep it as a permanent password
+        if int(attributes[_EXPIRY]) <= time.time():
+            return  # already expired: it would never be answered
         body["expires_at"] = expires_at
         if attributes.get(_REFRESH_TOKEN):
             body["refresh_token"] = attributes[_REFRESH_TOKEN]

@@ -187,17 +187,23 @@ func (h *Helper) breaksProtocol(cred *credd.Credential) bool {
 	return false
 }
 
-// expiry is the request's password_expiry_utc; ok is false when the password is already
-// expired (nothing worth keeping). A value git itself would not read (not a number, 0)
-// means no expiry, as in git.
+// lastRFC3339Second is 9999-12-31T23:59:59Z: an expiry past it cannot be written in RFC 3339.
+const lastRFC3339Second = 253402300799
+
+// expiry is the request's password_expiry_utc; ok is false when git sent one that cannot be
+// read (not a plain number of seconds, or past year 9999), which would otherwise make the
+// password a permanent one, or one already past: such a password is never kept.
 func (h *Helper) expiry(attributes map[string]string) (at *time.Time, ok bool) {
 	text, given := attributes[expiryKey]
 	if !given {
 		return nil, true
 	}
+	if text == "" || strings.TrimLeft(text, "0123456789") != "" {
+		return nil, false
+	}
 	seconds, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || seconds <= 0 {
-		return nil, true
+	if err != nil || seconds > lastRFC3339Second {
+		return nil, false
 	}
 	when := time.Unix(seconds, 0).UTC()
 	if !when.After(h.Now()) {
@@ -217,7 +223,10 @@ func (h *Helper) Store(ctx context.Context, request names.GitTarget, attributes 
 	if !worth {
 		return nil
 	}
-	refreshToken := attributes[refreshTokenKey]
+	refreshToken := ""
+	if expiresAt != nil { // a refresh token is kept only with the expiry it came with
+		refreshToken = attributes[refreshTokenKey]
+	}
 	found, err := h.find(ctx, request)
 	if err != nil {
 		return err
