@@ -36,6 +36,7 @@ from .store.batching import GroupCommit
 from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
+from .views.manager import LiveView, Views
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class CredentialService:
         self._last_failed_unlock: float | None = None
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
+        self.views: Views | None = None  # set by the server where it serves views
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -285,7 +287,8 @@ class CredentialService:
 
     # --- status ------------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self, view: LiveView | None = None) -> dict[str, Any]:
+        """The daemon's health; through a view, its counts cover only the view's names."""
         vault = self.vault
         source = vault.key_source()
         version = vault.file.version()
@@ -297,6 +300,8 @@ class CredentialService:
         oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
+            if view is not None:
+                credentials = [c for c in credentials if view.view.matches(c.name)]
             counts["total"] = len(credentials)
             counts["by_kind"] = dict(Counter(c.kind for c in credentials))
             counts["by_status"] = dict(
@@ -308,7 +313,7 @@ class CredentialService:
             "version": __version__,
             "started_at": format_time(self.started_at),
             "uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
-            "socket": str(self.paths.socket),
+            "socket": str(self.paths.socket) if view is None else view.view.socket,
             "store": {
                 "path": str(vault.file.path),
                 "exists": version is not None,
@@ -328,6 +333,8 @@ class CredentialService:
             "locks_at": self._locks_at(),
             "credentials": counts,
             "oauth": oauth,
+            "views": None if view is not None or self.views is None else self.views.statuses(),
+            "view": None if view is None else view.status(),
         }
 
     def _locks_at(self) -> str | None:
