@@ -453,3 +453,26 @@ def test_a_container_user_reaches_a_view_naming_its_uid_only(
             break
         time.sleep(0.05)
     assert refused == [("plain", "forbidden"), (None, "forbidden")]
+
+
+# --- the helpers through a read-only view ---------------------------------------------------
+
+
+def test_the_helpers_take_a_read_only_views_refusal_as_nothing_to_do(env: dict[str, str]) -> None:
+    from tests.support.cli import run_program
+
+    view = through(env, add_view(env, "helpers", "--allow", "git:*", "docker:*"))
+    git = "protocol=https\nhost=example.com\npath=team/repo\nusername=alice\n"
+    for action, more in (("store", "password=new\n"), ("erase", "")):
+        done = run_program(view, "git-credential-credd", action, input=git + more + "\n")
+        assert (done.returncode, done.stdout) == (0, ""), done.stderr
+        assert len(done.stderr.splitlines()) == 1
+        assert "read-only" in done.stderr
+    login = json.dumps({"ServerURL": "ghcr.io", "Username": "u", "Secret": "s"})
+    for action, stdin in (("store", login), ("erase", "ghcr.io\n")):
+        done = run_program(view, "docker-credential-credd", action, input=stdin)
+        assert (done.returncode, done.stdout) == (0, ""), done.stdout
+        assert len(done.stderr.splitlines()) == 1
+    # Nothing changed on the laptop: the password is the one it had.
+    with Client(env["CREDD_SOCKET"]) as client:
+        assert client.get(INSIDE).secret == IN_SECRET
