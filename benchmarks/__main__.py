@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import imports, latency, oauth, processes, scale, throughput, writes
+from . import imports, latency, oauth, processes, scale, throughput, views, writes
 from .environment import Environment, Sizes
 from .table import Row, render
 
@@ -20,6 +20,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("durable writes", writes.run),
     ("10,000 credentials", scale.run),
     ("OAuth", oauth.run),
+    ("views", views.run),
     ("imports", imports.run),
 )
 
