@@ -161,6 +161,8 @@ def test_the_audit_log_names_the_view(env: dict[str, str], headless_daemon: Daem
         (OUTSIDE, "not_found", "audited"),
         (INSIDE, "ok", None),
     ]
+    shown = credd(env, "audit", "--name", OUTSIDE).stdout.splitlines()
+    assert shown[-1].endswith(" view audited")
 
 
 @pytest.mark.parametrize(
