@@ -254,6 +254,8 @@ def test_credd_ssh_failures_are_named_and_leave_nothing(
     assert done.returncode == 1
     assert "cannot make the remote socket folder" in done.stderr
     assert "belongs to another user" in done.stderr
+    with Client(env["CREDD_SOCKET"]) as client:
+        assert client.views() == []  # no view made for a session that did not start
     folder.rmdir()
     # The forward refused by the server (a folder the remote user cannot make a socket in).
     folder.mkdir(mode=0o700)

@@ -155,11 +155,16 @@ def run_ssh(args: argparse.Namespace) -> int:
         return 1
     name = _checked_name(args.view or default_view_name(args.destination))
     options, _command = split_ssh_args(args.ssh_args)
+    # Order: everything that can be checked here first, then the remote folder, and only
+    # then the view, so a failure leaves no new view behind.
     with Client(autostart=False) as client:
-        view = _view_for_ssh(client, name, args.allow, args.ttl)
-    remote = _remote_socket(ssh, args.destination, options)
-    if remote is None:
-        return 1
+        existing = _existing_view(client, name, args.allow, args.ttl)
+        remote = _remote_socket(ssh, args.destination, options)
+        if remote is None:
+            return 1
+        view = existing or client.put_view(
+            name, {"patterns": args.allow, "ttl": args.ttl or SSH_VIEW_TTL}
+        )
     forward = f"{remote}:{view['socket']}"
     command = [ssh, "-o", "ExitOnForwardFailure=yes", "-R", forward, args.destination]
     command += args.ssh_args
@@ -225,10 +230,18 @@ def _connection_options(options: list[str]) -> list[str]:
     return kept
 
 
-def _view_for_ssh(client: Client, name: str, allow: list[str], ttl: str | None) -> dict[str, Any]:
+def _existing_view(
+    client: Client, name: str, allow: list[str], ttl: str | None
+) -> dict[str, Any] | None:
+    """The view to reuse; None when --allow makes a new one (its input checked here)."""
     if allow:
-        body = {"patterns": allow, "ttl": ttl or SSH_VIEW_TTL}
-        return client.put_view(name, body)
+        from ..views.policy import check_pattern, parse_duration
+
+        for pattern in allow:
+            check_pattern(pattern)
+        parse_duration(ttl or SSH_VIEW_TTL)
+        client.status()  # a daemon answers: otherwise stop before touching the remote
+        return None
     for view in client.views():
         if view["name"] == name:
             if ttl is not None:
