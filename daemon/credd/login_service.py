@@ -168,6 +168,8 @@ class SystemdUserService(LoginService):
             "SOCKET": systemd_socket_spec(self.setup.socket, self.env),
             "EXEC_START": " ".join(systemd_quote(word) for word in self.setup.command),
             "STATE_DIR": systemd_quote(str(self.setup.state_dir)),
+            # Views bind their sockets beside the main one ("-": systemd made it already).
+            "SOCKET_DIR": "-" + systemd_socket_spec(os.path.dirname(self.setup.socket), self.env),
             "ENVIRONMENT": environment,
             "PRIVATE_TMP": "no" if in_tmp else "yes",
         }

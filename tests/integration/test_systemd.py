@@ -57,6 +57,8 @@ def test_install_renders_units_that_systemd_accepts(headless_credd_env: dict[str
     service = units[1].read_text()
     assert f"ExecStart={Path(env['PATH'].split(os.pathsep)[0]) / 'credd'} serve" in service
     assert f"ReadWritePaths={env['CREDD_HOME']}" in service
+    # The views' sockets are bound beside the main one.
+    assert f"ReadWritePaths=-{Path(env['CREDD_SOCKET']).parent}" in service
     assert f"Environment=CREDD_SOCKET={env['CREDD_SOCKET']}" in service
     assert f"ListenStream={env['CREDD_SOCKET']}" in units[0].read_text()
 

@@ -89,9 +89,10 @@ def grant_uids(path: Path, uids: list[int]) -> None:
         os.setxattr(path, _ACL_XATTR, blob)
     except OSError as exc:
         raise ViewSocketError(
-            f"cannot open {path} to uid {', '.join(map(str, uids))}: the file system refuses "
-            f"POSIX ACLs ({exc.strerror or exc}); make the view without --uid, or put the "
-            "socket folder (CREDD_SOCKET) on a file system with ACLs"
+            f"cannot open {path} to uid {', '.join(map(str, uids))} ({exc.strerror or exc}): "
+            "the file system has no POSIX ACLs, or the daemon runs in a user namespace that "
+            "does not map that uid (the sandbox of a systemd user unit); run `credd serve` "
+            "outside it, or make the view without --uid"
         ) from None
 
 
