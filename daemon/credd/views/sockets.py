@@ -14,6 +14,7 @@ import os
 import socket
 import stat
 import struct
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
 
 def grant_uids(path: Path, uids: list[int]) -> None:
     """Give each uid read-write on ``path`` through a POSIX ACL (owner rw, nobody else)."""
+    if sys.platform != "linux":  # macOS has ACLs of another kind, not written here
+        raise ViewSocketError("a view for other uids (--uid) is supported on Linux only")
     entries = [(_USER_OBJ, _RW, _NO_ID)]
     entries += [(_USER, _RW, uid) for uid in uids]
     entries += [(_GROUP_OBJ, 0, _NO_ID), (_MASK, _RW, _NO_ID), (_OTHER, 0, _NO_ID)]
