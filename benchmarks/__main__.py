@@ -19,6 +19,7 @@ from . import (
     processes,
     scale,
     throughput,
+    views,
     writes,
 )
 from .environment import Environment, Sizes
@@ -36,6 +37,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("10,000 credentials", scale.run),
     ("credd import", importing.run),
     ("OAuth", oauth.run),
+    ("views", views.run),
     ("imports", imports.run),
 )
 

@@ -23,7 +23,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.timeout(300)
 def test_quick_run_prints_the_whole_table() -> None:
-    for program in ("dbus-daemon", "gnome-keyring-daemon", "dbus-send", "secret-tool", "git"):
+    for program in (
+        "dbus-daemon",
+        "gnome-keyring-daemon",
+        "dbus-send",
+        "secret-tool",
+        "git",
+        "sshd",
+        "ssh",
+    ):
         require_program(program)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDD_")}
     result = subprocess.run(
@@ -56,3 +64,8 @@ def test_quick_run_prints_the_whole_table() -> None:
     assert any("OAuth credentials expiring within" in m for m in metrics)
     assert any("durable writes in a row" in m for m in metrics)
     assert any(m.endswith("daemon start to first answer") for m in metrics)
+    assert "get through a view (local socket), persistent connection" in metrics
+    assert any(m.startswith("get through an SSH forward of a view") for m in metrics)
+    assert any(
+        m.endswith("views with a connection each, made and removed 4 times") for m in metrics
+    )

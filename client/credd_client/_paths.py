@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-from .errors import Forbidden
+from .errors import Forbidden, InvalidRequest
 
 # Annotation-only imports: `typing` alone costs a few milliseconds at import, and this
 # package promises a fast import (mypy and ruff treat this name as typing.TYPE_CHECKING).
@@ -39,17 +39,31 @@ def socket_path(env: Mapping[str, str] | None = None) -> str:
     return os.path.join(_socket_folder(env), _socket_file(env))
 
 
+def daemon_uid(env: Mapping[str, str] | None = None) -> int | None:
+    """The uid ``CREDD_DAEMON_UID`` says the daemon runs as (a view bound into a container
+    of another user), or None: then only a daemon of the client's own uid is accepted."""
+    text = (os.environ if env is None else env).get("CREDD_DAEMON_UID", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) >= 2**32 - 1:
+        raise InvalidRequest(f"CREDD_DAEMON_UID must be a uid (a whole number), not {text!r}")
+    return int(text)
+
+
 def check_socket_folder(folder: str) -> None:
     """Refuse a socket folder that another user owns or may write to.
 
     Whoever can write to the folder can replace the socket with their own and collect every
     secret a client sends or is sent, so the client checks the folder before connecting,
     as the daemon does before binding. Raises `Forbidden` with the fix, and lets
-    `FileNotFoundError` through when the folder does not exist.
+    `FileNotFoundError` through when the folder does not exist. With ``CREDD_DAEMON_UID``
+    the folder may also be that uid's or root's (a container's /run/credd, made by docker).
     """
     info = os.stat(folder)
     uid = os.getuid()
-    if info.st_uid != uid:
+    other = daemon_uid()
+    owners = {uid} if other is None else {uid, other, 0}
+    if info.st_uid not in owners:
         raise Forbidden(
             f"the socket folder {folder} belongs to uid {info.st_uid}, not to you "
             f"(uid {uid}); remove it, or set CREDD_SOCKET to a socket in a folder of your own"

@@ -20,7 +20,7 @@ import socket
 import struct
 import sys
 
-from ._paths import check_socket_folder
+from ._paths import check_socket_folder, daemon_uid
 from .errors import DaemonUnavailable, Forbidden, ProtocolError
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -182,9 +182,10 @@ class UnixTransport:
 
 
 def _check_peer(sock: socket.socket, path: str) -> None:
+    """The daemon must run as this user, or as the uid CREDD_DAEMON_UID names (never else)."""
     peer_uid = _peer_uid(sock)
     uid = os.getuid()
-    if peer_uid is not None and peer_uid != uid:
+    if peer_uid is not None and peer_uid != uid and peer_uid != daemon_uid():
         raise Forbidden(
             f"the process answering on {path} runs as uid {peer_uid}, not as you (uid {uid}); "
             "refusing to talk to it. Remove that socket and start your own daemon with "

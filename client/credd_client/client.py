@@ -119,6 +119,21 @@ class Client:
         """Forget the client registered with ``issuer``; `NotFound` if there is none."""
         self._send("DELETE", "/v1/registration?issuer=" + encode_path_segment(issuer))
 
+    def views(self) -> builtins.list[dict[str, Any]]:
+        """The daemon's views: name, patterns, write, uids, socket, expiry, last use."""
+        views = self._call("GET", "/v1/views").get("views")
+        if not isinstance(views, builtins.list) or not all(isinstance(v, dict) for v in views):
+            raise ProtocolError("unexpected answer from the daemon: 'views' is not a list")
+        return views
+
+    def put_view(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Make or replace a view (``patterns``, ``write``, ``ttl``, ``uids``); returns it."""
+        return self._call("PUT", "/v1/views/" + encode_path_segment(name), body)
+
+    def delete_view(self, name: str) -> None:
+        """Remove a view: its socket and its connections close at once."""
+        self._send("DELETE", "/v1/views/" + encode_path_segment(name))
+
     def lock(self) -> None:
         """Make the daemon drop its key and every plaintext until `unlock`."""
         self._send("POST", "/v1/lock")

@@ -17,7 +17,7 @@ import json
 import sys
 
 from .client import Client
-from .errors import CreddError, DaemonUnavailable, NotFound
+from .errors import CreddError, DaemonUnavailable, Forbidden, NotFound
 from .names import docker_name, docker_server
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -103,10 +103,23 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     except HelperError as exc:
         stdout.write(f"{exc}\n")
         return 1
-    except NotFound:
+    except CreddError as exc:
+        return _failed(action, exc, stdout, stderr)
+    if out:
+        stdout.write(out + "\n")
+    return 0
+
+
+def _failed(action: str, exc: CreddError, stdout: TextIO, stderr: TextIO) -> int:
+    """What docker is told when credd said no, and the helper's exit code."""
+    if isinstance(exc, NotFound):
         stdout.write(f"{NOT_FOUND}\n")
         return 1
-    except DaemonUnavailable as exc:
+    if isinstance(exc, Forbidden) and action in ("store", "erase"):
+        # A read-only view: docker login and logout go on; the laptop's credd keeps its own.
+        stderr.write(f"{PROG}: {action} not done: {exc.message}\n")
+        return 0
+    if isinstance(exc, DaemonUnavailable):
         stderr.write(f"{PROG}: {exc.message}\n")
         if action == "list":  # nothing to list: docker goes on without credentials
             stdout.write("{}\n")
@@ -115,12 +128,8 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
         # cannot be done, and docker shows why.
         stdout.write(f"{NOT_FOUND if action == 'get' else exc.message}\n")
         return 1
-    except CreddError as exc:
-        stdout.write(f"{exc.message}\n")
-        return 1
-    if out:
-        stdout.write(out + "\n")
-    return 0
+    stdout.write(f"{exc.message}\n")
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,7 @@ import sys
 import time
 
 from .client import Client
-from .errors import CreddError, DaemonUnavailable, NotFound
+from .errors import CreddError, DaemonUnavailable, Forbidden, NotFound
 from .names import GitTarget
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -246,6 +246,14 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
                 erase(client, request, attributes)
     except DaemonUnavailable as exc:
         stderr.write(f"{PROG}: {exc.message}\n")
+        return 0
+    except Forbidden as exc:
+        if action == "get":
+            stderr.write(f"{PROG}: {exc.message}\n")
+            return 1
+        # A read-only view (a forwarded or container socket): nothing to keep or remove here,
+        # and git must go on as if the helper had done its part.
+        stderr.write(f"{PROG}: {action} not done: {exc.message}\n")
         return 0
     except CreddError as exc:
         stderr.write(f"{PROG}: {exc.message}\n")

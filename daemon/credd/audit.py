@@ -1,7 +1,9 @@
 """The audit log: one JSON line per access, in the state folder, size-capped and rotated.
 
     {"time": "...Z", "op": "get", "name": "github.com", "outcome": "ok", "status": 200,
-     "pid": 4242, "uid": 1000, "exe": "/usr/bin/git"}
+     "pid": 4242, "uid": 1000, "exe": "/usr/bin/git", "view": null}
+
+``view`` names the view the request came through (null: the main socket).
 
 Never a value: a record is built only from the operation, the credential's name, the
 outcome's error code and the peer. Lines go to a buffer that is flushed as soon as the
@@ -50,7 +52,14 @@ class AuditLog:
         self._flush_pending = False
 
     def record(
-        self, op: str, name: str | None, outcome: str, status: int | None, peer: Peer
+        self,
+        op: str,
+        name: str | None,
+        outcome: str,
+        status: int | None,
+        peer: Peer,
+        *,
+        view: str | None = None,
     ) -> None:
         entry: dict[str, Any] = {
             "time": format_time(utc_now()),
@@ -59,6 +68,7 @@ class AuditLog:
             "outcome": outcome,
             "status": status,
             **peer.to_json(),
+            "view": view,
         }
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._lock:

@@ -203,8 +203,11 @@ class SystemdUserService(LoginService):
             "STRICT": "",
         }
         if self.setup.strict:
+            socket_dir = os.path.dirname(self.setup.socket)
             strict = {
                 "STATE_DIR": systemd_quote(str(self.setup.state_dir)),
+                # Views bind their sockets beside the main one ("-": systemd made it already).
+                "SOCKET_DIR": "-" + systemd_socket_spec(socket_dir, self.env),
                 "PRIVATE_TMP": "no" if self.needs_real_tmp() else "yes",
             }
             fields["STRICT"] = "\n" + render(template(SYSTEMD_STRICT), strict)

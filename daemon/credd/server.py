@@ -41,6 +41,7 @@ from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
+from .views.manager import LiveView, Views, WithView
 from .winpipe import PipeStartError
 
 log = logging.getLogger("credd")
@@ -205,27 +206,48 @@ def _protocol_base() -> type[Any]:
         return H11Protocol
 
 
-def make_peer_checking_protocol(audit: AuditLog | None = None) -> type[asyncio.Protocol]:
+def make_peer_checking_protocol(
+    audit: AuditLog | None = None, live: LiveView | None = None
+) -> type[asyncio.Protocol]:
+    """uvicorn's protocol, refusing peers of other uids: the user's own, plus on a view's
+    socket the uids the view names (there an unknown uid is refused too)."""
     base = _protocol_base()
+    allowed = {os.getuid()} | (set() if live is None else set(live.view.uids))
+    view_name = None if live is None else live.view.name
 
     class PeerCheckingProtocol(base):  # type: ignore[misc, valid-type]
         def connection_made(self, transport: asyncio.Transport) -> None:
+            if live is not None and live.closed:
+                transport.close()
+                return
             sock = transport.get_extra_info("socket")
             uid = None if sock is None else peer_uid(sock)
-            if uid is not None and uid != os.getuid():
+            if (uid is not None and uid not in allowed) or (uid is None and live is not None):
                 log.warning(
-                    "refused a connection from uid %d (this daemon is uid %d)", uid, os.getuid()
+                    "refused a connection from uid %s on %s (this daemon is uid %d)",
+                    uid,
+                    "the main socket" if live is None else f"the view {view_name!r}",
+                    os.getuid(),
                 )
                 if audit is not None:
                     refused = peer_of(sock)
-                    audit.record("connect", None, "forbidden", 403, refused)
+                    audit.record("connect", None, "forbidden", 403, refused, view=view_name)
                 transport.write(_FORBIDDEN)
                 transport.close()
                 return
             # Every request on this connection carries its peer (pid, uid, executable).
             peer: Peer = peer_of(sock)
-            self.app = WithPeer(self.app, peer)  # type: ignore[has-type]
+            app: Any = WithPeer(self.app, peer)  # type: ignore[has-type]
+            if live is not None:
+                app = WithView(app, live)
+                live.connections.add(transport)
+            self.app = app
             super().connection_made(transport)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if live is not None:
+                live.connections.discard(getattr(self, "transport", None))
+            super().connection_lost(exc)
 
     return PeerCheckingProtocol
 
@@ -280,14 +302,35 @@ async def watch_socket(server: uvicorn.Server, listener: Listener) -> None:
 
 
 class _NotifyingServer(uvicorn.Server):
-    """uvicorn's server, telling systemd once it accepts requests."""
+    """uvicorn's server, serving the views too, telling systemd once it accepts requests."""
 
     ready_status = ""
+    views: Views | None = None
+    audit: AuditLog | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        if self.views is not None and not self.should_exit:
+            await self.views.open(self._start_view)
         if not self.should_exit:
             notify("READY=1", f"STATUS={self.ready_status}")
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.views is not None:
+            self.views.close_all()
+        await super().shutdown(sockets)
+
+    async def _start_view(self, live: LiveView, sock: socket.socket) -> asyncio.AbstractServer:
+        """Serve a view's socket with the same app, through a protocol that knows the view."""
+        protocol = make_peer_checking_protocol(self.audit, live)
+        config, state = self.config, self.server_state
+        app_state = self.lifespan.state
+
+        def create() -> asyncio.Protocol:
+            return protocol(config=config, server_state=state, app_state=app_state)  # type: ignore[call-arg]
+
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(create, sock=sock, backlog=config.backlog)
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
@@ -308,6 +351,9 @@ async def serve(config: Config, paths: StatePaths) -> None:
         date_header=False,
     )
     server = _server_for(uv_config, paths)
+    server.audit = audit
+    if listener is not None:
+        service.views = server.views = Views(paths.state_dir, paths.socket)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)
@@ -321,6 +367,8 @@ async def serve(config: Config, paths: StatePaths) -> None:
     background = service.start_background_tasks()
     if listener is not None:
         background.append(asyncio.create_task(watch_socket(server, listener)))
+    if server.views is not None:
+        background.append(asyncio.create_task(server.views.expire_forever()))
     # uvicorn shuts down gracefully on SIGTERM and SIGINT, then raises the signal again
     # against the handlers it found: make those ignore it, so a clean stop exits 0.
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}

@@ -38,6 +38,7 @@ from .store.batching import GroupCommit
 from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
+from .views.manager import LiveView, Views
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class CredentialService:
         self._last_failed_unlock: float | None = None
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
+        self.views: Views | None = None  # set by the server where it serves views
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -312,7 +314,8 @@ class CredentialService:
 
     # --- status ------------------------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
+    def status(self, view: LiveView | None = None) -> dict[str, Any]:
+        """The daemon's health; through a view, its counts cover only the view's names."""
         vault = self.vault
         source = vault.key_source()
         version = vault.file.version()
@@ -324,6 +327,8 @@ class CredentialService:
         oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
+            if view is not None:
+                credentials = [c for c in credentials if view.view.matches(c.name)]
             counts["total"] = len(credentials)
             counts["by_kind"] = dict(Counter(c.kind for c in credentials))
             counts["by_status"] = dict(
@@ -335,7 +340,7 @@ class CredentialService:
             "version": __version__,
             "started_at": format_time(self.started_at),
             "uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
-            "socket": str(self.paths.socket),
+            "socket": str(self.paths.socket) if view is None else view.view.socket,
             "store": {
                 "path": str(vault.file.path),
                 "exists": version is not None,
@@ -356,6 +361,8 @@ class CredentialService:
             "credentials": counts,
             "oauth": oauth,
             "programs": programs.current().to_json(),
+            "views": None if view is not None or self.views is None else self.views.statuses(),
+            "view": None if view is None else view.status(),
         }
 
     def _locks_at(self) -> str | None:

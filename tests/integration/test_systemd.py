@@ -68,6 +68,8 @@ def test_install_renders_units_that_systemd_accepts(headless_credd_env: dict[str
     assert "cannot identify the programs" in strict.stdout
     service = units[1].read_text()
     assert f"ReadWritePaths={env['CREDD_HOME']}" in service
+    # The views' sockets are bound beside the main one.
+    assert f"ReadWritePaths=-{Path(env['CREDD_SOCKET']).parent}" in service
     assert "PrivateTmp=no" in service  # the state folder is in /tmp here
     assert exposure(env, units) <= 2.0
     status = credd(env, "service", "status")

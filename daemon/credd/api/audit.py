@@ -16,6 +16,7 @@ from credd_client.errors import CreddError
 
 from ..audit import AuditLog
 from ..peer import peer_in
+from ..views.manager import view_in
 from .guards import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
 
 _FIXED = {
@@ -29,20 +30,32 @@ _FIXED = {
     ("GET", b"/v1/registration"): "get-registration",
     ("PUT", b"/v1/registration"): "set-registration",
     ("DELETE", b"/v1/registration"): "delete-registration",
+    ("GET", b"/v1/views"): "list-views",
 }
+_VIEWS_PREFIX = b"/v1/views/"
+_ON_VIEW = {"PUT": "add-view", "DELETE": "remove-view"}
 _ON_CREDENTIAL = {"GET": "get", "PUT": "set", "DELETE": "delete"}
 _NOT_AUDITED = {b"/v1/status"}
 _MAX_ERROR_BODY = 64 * 1024
 
 
-def classify(method: str, raw_path: bytes) -> tuple[str, str | None] | None:
-    """(operation, credential name) of a request; None for what is not audited."""
+def classify(
+    method: str, raw_path: bytes, through_view: bool = False
+) -> tuple[str, str | None] | None:
+    """(operation, credential name) of a request; None for what is not audited.
+
+    Through a view everything is audited, its status and paths outside /v1 included.
+    """
     path = raw_path.split(b"?", 1)[0]
+    if through_view and (not path.startswith(b"/v1/") or path in _NOT_AUDITED):
+        return ("status" if path in _NOT_AUDITED else "unknown"), None
     if not path.startswith(b"/v1/") or path in _NOT_AUDITED:
         return None
     fixed = _FIXED.get((method, path))
     if fixed is not None:
         return fixed, None
+    if path.startswith(_VIEWS_PREFIX):
+        return _ON_VIEW.get(method, "unknown"), None
     if not path.startswith(CREDENTIALS_PREFIX):
         return "unknown", None
     rest = path[len(CREDENTIALS_PREFIX) :]
@@ -73,7 +86,10 @@ class Audit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        what = classify(scope["method"], scope.get("raw_path") or scope["path"].encode())
+        live = view_in(scope)
+        what = classify(
+            scope["method"], scope.get("raw_path") or scope["path"].encode(), live is not None
+        )
         if what is None:
             await self.app(scope, receive, send)
             return
@@ -102,4 +118,5 @@ class Audit:
                 outcome = "ok"
             else:
                 outcome = _error_code(b"".join(error_body))
-            self.log.record(what[0], what[1], outcome, status, peer_in(scope))
+            view = None if live is None else live.view.name
+            self.log.record(what[0], what[1], outcome, status, peer_in(scope), view=view)

@@ -311,6 +311,38 @@ class ProgramIdentity(BaseModel):
     reason: str | None
 
 
+class ViewIn(BaseModel):
+    """The body of `PUT /v1/views/{name}`: make or replace a view."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patterns: list[str] = Field(
+        min_length=1, max_length=64, description="globs on credential names (fnmatch)"
+    )
+    write: bool = Field(False, description="allow PUT and DELETE of matching names")
+    ttl: str | None = Field(
+        None, max_length=32, description="how long the view lives: 90s, 15m, 8h, 2d"
+    )
+    uids: list[int] = Field(
+        default_factory=list, max_length=64, description="other uids the socket admits"
+    )
+
+
+class ViewStatus(BaseModel):
+    name: str
+    patterns: list[str]
+    write: bool
+    uids: list[int]
+    socket: str
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    requests: int
+
+
+class ViewList(BaseModel):
+    views: list[ViewStatus]
+
+
 class StatusOut(BaseModel):
     pid: int
     version: str
@@ -326,6 +358,12 @@ class StatusOut(BaseModel):
     credentials: CredentialCounts
     oauth: OAuthSummary
     programs: ProgramIdentity
+    views: list[ViewStatus] | None = Field(
+        None, description="on the main socket: the views the daemon serves"
+    )
+    view: ViewStatus | None = Field(
+        None, description="through a view: the view this socket is; null on the main socket"
+    )
 
 
 # Every code an error envelope may carry: the shared exception tree's, and the one the daemon

@@ -37,6 +37,8 @@ from .models import (
     render_registration,
 )
 from .recovery import recovery_router
+from .viewpolicy import ViewPolicy
+from .views import views_router
 
 NAME_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
 
@@ -97,9 +99,10 @@ Include = Annotated[frozenset[str], Depends(parse_include)]
 
 
 def serving_app(service: CredentialService, audit: AuditLog) -> ASGIApp:
-    """What the socket serves: the audit outermost (it records refusals too), then the fast
-    path for the hot reads, then FastAPI with the Guards."""
-    return Audit(FastPath(create_app(service), service), log=audit)
+    """What the sockets serve: the audit outermost (it records refusals too), then the views'
+    policy (a view's requests go no further unless it allows them), then the fast path for
+    the hot reads, then FastAPI with the Guards."""
+    return Audit(ViewPolicy(FastPath(create_app(service), service), service), log=audit)
 
 
 def create_app(service: CredentialService) -> FastAPI:
@@ -113,6 +116,7 @@ def create_app(service: CredentialService) -> FastAPI:
     install_error_handlers(app)
     app.include_router(_router(service), prefix="/v1")
     app.include_router(recovery_router(service, ERRORS), prefix="/v1")
+    app.include_router(views_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
     return app
 

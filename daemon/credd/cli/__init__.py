@@ -32,6 +32,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "service": ("service",),
     "audit": ("audit",),
     "recovery": ("backup", "restore", "reset"),
+    "views": ("view", "ssh"),
 }
 
 

@@ -100,6 +100,7 @@ def format_status(status: dict[str, Any]) -> str:
         each = oauth.get("failures", [])
     for item in each:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
+    lines.extend(_views_lines(status))
     return "\n".join(lines)
 
 
@@ -113,6 +114,26 @@ def _programs_lines(programs: dict[str, Any] | None) -> list[str]:
         "             program, and the audit log names none.",
         f"             Reason: {programs['reason']}",
     ]
+
+
+def _views_lines(status: dict[str, Any]) -> list[str]:
+    """Through a view, the view; on the main socket, every view the daemon serves."""
+    if status.get("view"):
+        return [f"view:        {_view_line(status['view'])}"]
+    views = status.get("views") or []
+    if not views:
+        return []
+    return [f"views:       {len(views)}", *(f"  {_view_line(view)}" for view in views)]
+
+
+def _view_line(view: dict[str, Any]) -> str:
+    access = "read-write" if view["write"] else "read-only"
+    expiry = f"expires {view['expires_at']}" if view["expires_at"] else "no expiry"
+    last = view["last_used_at"] or "never"
+    return (
+        f"{view['name']}: {' '.join(view['patterns'])} ({access}, {expiry}, "
+        f"{view['requests']} requests, last used {last}) on {view['socket']}"
+    )
 
 
 def _oauth_state(item: dict[str, Any]) -> str:

@@ -120,6 +120,8 @@ def _show(line: str, args: argparse.Namespace) -> None:
         print(line, flush=True)
         return
     peer = f"pid {record.get('pid')} uid {record.get('uid')} {record.get('exe') or '?'}"
+    if record.get("view"):
+        peer += f" view {record['view']}"
     name = record.get("name")
     print(
         "\t".join(

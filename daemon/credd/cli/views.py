@@ -1,0 +1,281 @@
+"""`credd view add|list|remove` and `credd ssh`: views, and a view forwarded over SSH."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from credd_client import Client
+from credd_client.errors import InvalidRequest, NotFound
+
+TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
+if TYPE_CHECKING:
+    from typing import Any
+
+# ssh's options that take an argument (OpenSSH 9's getopt string): how SSH ARGS are split
+# into the connection's options, which the folder-making call needs too, and the command.
+_SSH_OPTIONS_WITH_VALUE = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
+# Options that make sense for the session but not for the short call that makes the folder.
+_SSH_SESSION_ONLY = frozenset("NfnsTtWLRD")
+# Run by the remote user's shell: where that user's clients look for the socket (as
+# credd_client._paths decides), the folder made 0700 and checked to be the user's own.
+_REMOTE_FOLDER_SCRIPT = (
+    "umask 077; s=${CREDD_SOCKET:-}; "
+    'if [ -z "$s" ]; then if [ -n "${XDG_RUNTIME_DIR:-}" ]; '
+    'then s="$XDG_RUNTIME_DIR/credd/credd.sock"; else s="/tmp/credd-$(id -u)/credd.sock"; fi; fi; '
+    'd=$(dirname "$s"); mkdir -p "$d" || exit 3; '
+    '[ -O "$d" ] || { echo "$d belongs to another user" >&2; exit 4; }; '
+    'chmod 700 "$d" || exit 3; printf "credd-socket=%s\\n" "$s"'
+)
+SSH_VIEW_TTL = "12h"
+
+
+def register(commands: Any) -> None:
+    view = commands.add_parser(
+        "view",
+        help="make, list and remove views (sockets exposing only some credentials)",
+        description="A view is a second socket of the daemon that serves only the credentials "
+        "whose names match its patterns, read-only unless --write, until its --ttl ends.",
+    )
+    actions = view.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="make (or replace) a view and print its socket")
+    add.add_argument("name", help="a plain word: letters, digits, '-' and '_'")
+    add.add_argument(
+        "--allow",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="PATTERN",
+        help="a glob on credential names, e.g. 'git:https://github.com/*' (repeatable)",
+    )
+    add.add_argument("--write", action="store_true", help="allow set and delete of matching names")
+    add.add_argument("--ttl", metavar="DURATION", help="how long the view lives: 90s, 15m, 8h, 2d")
+    add.add_argument(
+        "--uid",
+        action="append",
+        type=_uid,
+        default=[],
+        help="another uid the socket admits, e.g. a container's user (repeatable)",
+    )
+    add.set_defaults(run=run_add)
+
+    listing = actions.add_parser("list", help="list the views")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=run_list)
+
+    remove = actions.add_parser("remove", help="remove a view; its socket closes at once")
+    remove.add_argument("name")
+    remove.set_defaults(run=run_remove)
+
+    ssh = commands.add_parser(
+        "ssh",
+        help="ssh to a machine with a view forwarded where its credd clients look",
+        description="Runs the system's ssh with a view of this daemon forwarded (-R) onto the "
+        "remote user's default credd socket, so git, credd get and the helpers work there. "
+        "The view is made with --allow (and replaced if it exists), else reused.",
+    )
+    ssh.add_argument("--view", metavar="NAME", help="the view's name (default: ssh-HOST)")
+    ssh.add_argument("--allow", action="append", default=[], metavar="PATTERN")
+    ssh.add_argument("--ttl", metavar="DURATION", help=f"default {SSH_VIEW_TTL} for a new view")
+    ssh.add_argument("destination")
+    ssh.add_argument("ssh_args", nargs=argparse.REMAINDER, metavar="SSH ARGS")
+    ssh.set_defaults(run=run_ssh)
+
+
+def _uid(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a uid is a whole number, not {text!r}")
+    return int(text)
+
+
+def _checked_name(name: str) -> str:
+    from ..views.policy import check_view_name
+
+    return check_view_name(name)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    _checked_name(args.name)
+    body = {"patterns": args.allow, "write": args.write, "ttl": args.ttl, "uids": args.uid}
+    with Client(autostart=False) as client:
+        view = client.put_view(args.name, body)
+    print(view["socket"])
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with Client(autostart=False) as client:
+        views = client.views()
+    if args.json:
+        print(json.dumps(views, indent=2))
+        return 0
+    for view in views:
+        print(describe_view(view))
+    return 0
+
+
+def describe_view(view: dict[str, Any]) -> str:
+    """One line: name, socket, patterns, access, uids, expiry, use."""
+    parts = [
+        view["name"],
+        view["socket"],
+        "allow " + " ".join(view["patterns"]),
+        "read-write" if view["write"] else "read-only",
+    ]
+    if view["uids"]:
+        parts.append("uids " + ",".join(map(str, view["uids"])))
+    parts.append(f"expires {view['expires_at']}" if view["expires_at"] else "no expiry")
+    last = view["last_used_at"] or "never"
+    parts.append(f"{view['requests']} requests, last {last}")
+    return "  ".join(parts)
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    _checked_name(args.name)
+    with Client(autostart=False) as client:
+        client.delete_view(args.name)
+    print(f"view {args.name} removed")
+    return 0
+
+
+# --- credd ssh -------------------------------------------------------------------------------
+
+
+def run_ssh(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    ssh = shutil.which("ssh")
+    if ssh is None:
+        print(
+            "credd: ssh is not installed (no `ssh` on PATH); nothing was changed", file=sys.stderr
+        )
+        return 1
+    name = _checked_name(args.view or default_view_name(args.destination))
+    options, _command = split_ssh_args(args.ssh_args)
+    # Order: everything that can be checked here first, then the remote folder, and only
+    # then the view, so a failure leaves no new view behind.
+    with Client(autostart=False) as client:
+        existing = _existing_view(client, name, args.allow, args.ttl)
+        remote = _remote_socket(ssh, args.destination, options)
+        if remote is None:
+            return 1
+        view = existing or client.put_view(
+            name, {"patterns": args.allow, "ttl": args.ttl or SSH_VIEW_TTL}
+        )
+    forward = f"{remote}:{view['socket']}"
+    command = [ssh, "-o", "ExitOnForwardFailure=yes", "-R", forward, args.destination]
+    command += args.ssh_args
+    print(f"credd: forwarding the view {name} to {args.destination}:{remote}", file=sys.stderr)
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the session's to handle
+    try:
+        code = subprocess.call(command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if code == 255:
+        print(
+            f"credd: ssh failed (exit 255). If the forward was refused, a stale {remote} on "
+            f"{args.destination} is in the way: set `StreamLocalBindUnlink yes` in its "
+            "sshd_config, or remove that file",
+            file=sys.stderr,
+        )
+    return code
+
+
+def default_view_name(destination: str) -> str:
+    """``ssh-HOST`` from ``[ssh://][user@]host[:port]``, as a plain word."""
+    host = destination.removeprefix("ssh://").rpartition("@")[2]
+    if host.startswith("["):  # [v6]:port
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    word = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in host)
+    return ("ssh-" + word.strip("-"))[:64].rstrip("-") or "ssh"
+
+
+def split_ssh_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """ssh's options (the connection's) and what follows them (the remote command)."""
+    options: list[str] = []
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "-":
+        arg = args[i]
+        if arg == "--":
+            return options, args[i + 1 :]
+        options.append(arg)
+        if len(arg) == 2 and arg[1] in _SSH_OPTIONS_WITH_VALUE and i + 1 < len(args):
+            options.append(args[i + 1])
+            i += 1
+        i += 1
+    return options, args[i:]
+
+
+def _connection_options(options: list[str]) -> list[str]:
+    kept: list[str] = []
+    i = 0
+    while i < len(options):
+        arg = options[i]
+        takes_value = len(arg) == 2 and arg[1] in _SSH_OPTIONS_WITH_VALUE
+        if len(arg) >= 2 and arg[1] in _SSH_SESSION_ONLY:
+            i += 2 if takes_value else 1
+            continue
+        kept.append(arg)
+        if takes_value and i + 1 < len(options):
+            kept.append(options[i + 1])
+            i += 1
+        i += 1
+    return kept
+
+
+def _existing_view(
+    client: Client, name: str, allow: list[str], ttl: str | None
+) -> dict[str, Any] | None:
+    """The view to reuse; None when --allow makes a new one (its input checked here)."""
+    if allow:
+        from ..views.policy import check_pattern, parse_duration
+
+        for pattern in allow:
+            check_pattern(pattern)
+        parse_duration(ttl or SSH_VIEW_TTL)
+        client.status()  # a daemon answers: otherwise stop before touching the remote
+        return None
+    for view in client.views():
+        if view["name"] == name:
+            if ttl is not None:
+                raise InvalidRequest("--ttl applies to a new view: give --allow too")
+            return view
+    raise NotFound(
+        f"no view named {name!r}: give the credentials it may read, e.g. "
+        f"`credd ssh --allow 'git:https://github.com/*' ...`"
+    )
+
+
+def _remote_socket(ssh: str, destination: str, options: list[str]) -> str | None:
+    """Make the remote socket folder (0700, the remote user's); the socket path, or None."""
+    import subprocess
+
+    command = [ssh, *_connection_options(options), destination, f"sh -c '{_REMOTE_FOLDER_SCRIPT}'"]
+    try:
+        done = subprocess.run(
+            command,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"credd: cannot run ssh to {destination}: {exc}", file=sys.stderr)
+        return None
+    for line in done.stdout.splitlines():
+        if line.startswith("credd-socket=") and done.returncode == 0:
+            return line.removeprefix("credd-socket=")
+    error = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+    print(
+        f"credd: cannot make the remote socket folder on {destination}: {error[0]}",
+        file=sys.stderr,
+    )
+    return None

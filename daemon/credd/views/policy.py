@@ -1,0 +1,214 @@
+"""Views: what one is, and the one decision of what a request through it may do (sans-I/O).
+
+A view exposes the credentials whose names match its glob patterns, read-only unless made
+with ``write``, until it expires. `decide` is the single policy check: the `ViewPolicy`
+middleware calls it for every request that came in on a view's socket, before the fast
+path and before any route, and nothing else decides. It allows by name, never by default:
+
+    GET  /v1/status                         STATUS  (this view's own, filtered)
+    GET  /v1/credentials                    LIST    (matching names only)
+    GET  /v1/credentials/{name}             ON      if the name matches, else not_found
+    POST /v1/credentials/{name}/refresh     ON      if the name matches, else not_found
+    PUT  /v1/credentials/{name}             ON      with write and a matching name, else forbidden
+    DELETE /v1/credentials/{name}           ON      with write and a matching name; not_found
+                                                    outside the patterns, forbidden without write
+    anything else                           forbidden
+
+A query string is refused: `?include=refresh_token,client_secret` would hand a long-lived
+grant to a machine the view is meant to trust for a while only.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from credd_client.errors import Forbidden, InvalidRequest, NotFound
+
+from ..store.records import check_name, format_time, parse_time
+
+VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+MAX_PATTERNS = 64
+MAX_PATTERN_LENGTH = 512
+MAX_UIDS = 64
+_DURATION = re.compile(r"(\d{1,9})([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_TTL = timedelta(days=366)
+
+STATUS_PATH = b"/v1/status"
+LIST_PATH = b"/v1/credentials"
+CREDENTIALS_PREFIX = b"/v1/credentials/"
+REFRESH_SUFFIX = b"/refresh"
+
+
+class Answer(enum.Enum):
+    ON = "on"  # on to the fast path and the routes, as on the main socket
+    STATUS = "status"  # the view's own status, answered by the policy layer
+    LIST = "list"  # the matching credentials' metadata, answered by the policy layer
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    patterns: tuple[str, ...]
+    socket: str
+    write: bool = False
+    uids: tuple[int, ...] = ()
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    def matches(self, credential_name: str) -> bool:
+        return any(fnmatch.fnmatchcase(credential_name, p) for p in self.patterns)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "patterns": list(self.patterns),
+            "write": self.write,
+            "uids": list(self.uids),
+            "socket": self.socket,
+            "created_at": None if self.created_at is None else format_time(self.created_at),
+            "expires_at": None if self.expires_at is None else format_time(self.expires_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> View:
+        created, expires = data.get("created_at"), data.get("expires_at")
+        return cls(
+            name=check_view_name(data["name"]),
+            patterns=tuple(check_pattern(p) for p in data["patterns"]),
+            socket=str(data["socket"]),
+            write=bool(data.get("write", False)),
+            uids=tuple(check_uid(u) for u in data.get("uids", ())),
+            created_at=None if created is None else parse_time(created),
+            expires_at=None if expires is None else parse_time(expires),
+        )
+
+
+@dataclass
+class Usage:
+    """What a view served since the daemon started (not persisted)."""
+
+    requests: int = 0
+    last_used_at: datetime | None = None
+
+
+# --- checks of what a user types ------------------------------------------------------------
+
+
+def check_view_name(name: object) -> str:
+    if not isinstance(name, str) or not VIEW_NAME.fullmatch(name):
+        raise InvalidRequest(
+            "a view's name is a plain word: letters, digits, '-' and '_', 1 to 64 characters, "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_pattern(pattern: object) -> str:
+    """A glob on credential names: not empty, printable, brackets closed."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise InvalidRequest(
+            "a view's pattern cannot be empty (example: 'git:https://github.com/*')"
+        )
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise InvalidRequest(f"a view's pattern is at most {MAX_PATTERN_LENGTH} characters")
+    if not pattern.isprintable():
+        raise InvalidRequest(f"the pattern {pattern!r} holds control characters")
+    if _unclosed_bracket(pattern):
+        raise InvalidRequest(
+            f"the pattern {pattern!r} has a '[' without its ']' (write '[[]' for a literal '[')"
+        )
+    return pattern
+
+
+def _unclosed_bracket(pattern: str) -> bool:
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] in "!^":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            close = pattern.find("]", j)
+            if close < 0:
+                return True
+            i = close
+        i += 1
+    return False
+
+
+def check_uid(uid: object) -> int:
+    if isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 2**32 - 1:
+        raise InvalidRequest("a uid is a whole number from 0 to 4294967294")
+    return uid
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``8h``, ``2d``: a positive number and one unit."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or int(match.group(1)) == 0:
+        raise InvalidRequest(
+            f"the duration {text!r} does not parse: a positive number and a unit, "
+            "s, m, h or d (90s, 15m, 8h, 2d)"
+        )
+    duration = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if duration > MAX_TTL:
+        raise InvalidRequest(f"the duration {text!r} is over the limit of {MAX_TTL.days} days")
+    return duration
+
+
+# --- the decision ---------------------------------------------------------------------------
+
+
+def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
+    """What a request through ``view`` gets; raises the refusal (forbidden, not_found)."""
+    path = raw_path.split(b"?", 1)[0]
+    if query:
+        raise Forbidden(f"the view {view.name!r} takes no query parameters")
+    if path == STATUS_PATH and method == "GET":
+        return Answer.STATUS
+    if path == LIST_PATH and method == "GET":
+        return Answer.LIST
+    if not path.startswith(CREDENTIALS_PREFIX):
+        raise Forbidden(f"the view {view.name!r} does not allow this call")
+    rest = path[len(CREDENTIALS_PREFIX) :]
+    refresh = method == "POST" and rest.endswith(REFRESH_SUFFIX)
+    if refresh:
+        rest = rest[: -len(REFRESH_SUFFIX)]
+    name = _name(rest)
+    if method == "GET" or refresh:
+        _must_match(view, name)
+        return Answer.ON
+    if method in ("PUT", "DELETE"):
+        if not view.write:
+            raise Forbidden(f"the view {view.name!r} is read-only")
+        if method == "DELETE":
+            _must_match(view, name)
+        elif not view.matches(name):
+            raise Forbidden(f"the view {view.name!r} cannot write {name!r}")
+        return Answer.ON
+    raise Forbidden(f"the view {view.name!r} does not allow {method} on a credential")
+
+
+def _must_match(view: View, name: str) -> None:
+    if not view.matches(name):
+        # The same answer as for a name that does not exist: a view says nothing of the rest.
+        raise NotFound(f"no credential named {name!r}")
+
+
+def _name(encoded: bytes) -> str:
+    try:
+        name = unquote_to_bytes(encoded).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("a credential name must be UTF-8 once percent-decoded") from None
+    return check_name(name)
