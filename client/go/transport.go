@@ -24,10 +24,16 @@ func (d *dialer) trusted(uid int) bool {
 	return uid == os.Getuid() || (d.daemonUID >= 0 && uid == d.daemonUID)
 }
 
+// trustedFolderOwner: with CREDD_DAEMON_UID the socket folder may also be root's (a
+// container's /run/credd, made by docker), as the Python client accepts.
+func (d *dialer) trustedFolderOwner(uid int) bool {
+	return d.trusted(uid) || (d.daemonUID >= 0 && uid == 0)
+}
+
 // dial ignores the address net/http asks for: every request goes to the one socket.
 func (d *dialer) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	folder := filepath.Dir(d.socket)
-	if err := checkSocketFolder(folder, d.socket, d.trusted); err != nil {
+	if err := checkSocketFolder(folder, d.socket, d.trustedFolderOwner); err != nil {
 		return nil, err
 	}
 	var nd net.Dialer

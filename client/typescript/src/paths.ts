@@ -9,7 +9,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { ForbiddenError } from "./errors";
+import { ForbiddenError, InvalidRequestError } from "./errors";
 
 export const SOCKET_FILE = "credd.sock";
 
@@ -36,11 +36,32 @@ export function socketPath(env: Environment = process.env): string {
 }
 
 /**
+ * The uid `CREDD_DAEMON_UID` says the daemon runs as (a view bound into a container of
+ * another user), or undefined. Throws `InvalidRequestError` for a value that is not a uid.
+ */
+export function daemonUid(env: Environment = process.env): number | undefined {
+  const text = env["CREDD_DAEMON_UID"];
+  if (!text) {
+    return undefined;
+  }
+  if (!/^[0-9]+$/.test(text) || Number(text) >= 2 ** 32 - 1) {
+    throw new InvalidRequestError(
+      `CREDD_DAEMON_UID must be a uid (a whole number), not ${JSON.stringify(text)}`
+    );
+  }
+  return Number(text);
+}
+
+/**
  * Refuse a socket folder that another user owns or may write to: whoever can write to it can
  * put their own socket there and collect every secret asked for. Throws `ForbiddenError`
- * with the fix; a missing folder is left to the connection (nobody listens there).
+ * with the fix; a missing folder is left to the connection (nobody listens there). With
+ * `CREDD_DAEMON_UID` the folder may also be that uid's or root's (a container's /run/credd).
  */
-export async function checkSocketFolder(folder: string): Promise<void> {
+export async function checkSocketFolder(
+  folder: string,
+  env: Environment = process.env,
+): Promise<void> {
   let info;
   try {
     info = await fs.stat(folder);
@@ -54,7 +75,9 @@ export async function checkSocketFolder(folder: string): Promise<void> {
   if (uid === undefined) {
     return; // Windows: a named pipe has no folder
   }
-  if (info.uid !== uid) {
+  const other = daemonUid(env);
+  const owners = other === undefined ? [uid] : [uid, other, 0];
+  if (!owners.includes(info.uid)) {
     throw new ForbiddenError(
       `the socket folder ${folder} belongs to uid ${info.uid}, not to you ` +
         `(uid ${uid}); remove it, or set CREDD_SOCKET to a socket in a folder of your own`

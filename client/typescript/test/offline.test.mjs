@@ -10,6 +10,7 @@ import { describe, test } from "node:test";
 
 import {
   CreddClient,
+  checkSocketFolder,
   CreddError,
   DaemonTimeoutError,
   DaemonUnavailableError,
@@ -81,6 +82,16 @@ describe("the socket folder", () => {
     assert.equal(error.code, "forbidden");
     assert.match(error.message, /belongs to uid 65534, not to you/);
     client.close();
+  });
+  test("CREDD_DAEMON_UID admits that uid's folder (a view bound into a container)", async () => {
+    const folder = path.join(shortTmp(), "view");
+    fs.mkdirSync(folder, { mode: 0o700 });
+    fs.chownSync(folder, 65534, 65534);
+    await checkSocketFolder(folder, { CREDD_DAEMON_UID: "65534" });
+    const refused = await rejection(checkSocketFolder(folder, { CREDD_DAEMON_UID: "65533" }));
+    assert.ok(refused instanceof ForbiddenError, String(refused));
+    const bad = await rejection(checkSocketFolder(folder, { CREDD_DAEMON_UID: "me" }));
+    assert.equal(bad.code, "invalid_request");
   });
   test("one that others may write to is refused", async () => {
     const folder = path.join(shortTmp(), "open");
