@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 
-from ._paths import check_socket_folder
+from ._paths import check_socket_folder, owner_alive
 from .errors import DaemonUnavailable, InvalidRequest
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -83,12 +83,16 @@ def enabled(env: Mapping[str, str]) -> bool:
 
 def listening(path: str) -> bool:
     """True when something accepts connections on the socket (a daemon, maybe still starting)."""
+    if sys.platform == "win32":
+        return False  # no autostart there (start_daemon says so)
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(2.0)
         probe.connect(path)
-    except (FileNotFoundError, ConnectionRefusedError):
+    except FileNotFoundError:
         return False
+    except ConnectionRefusedError:
+        return owner_alive(path)  # macOS refuses when the queue is full: alive, busy
     except OSError:
         return True  # a full queue or a slow accept: someone is there
     finally:
@@ -134,10 +138,10 @@ def start_daemon(socket_path: str, env: Mapping[str, str], timeout: float = STAR
 
 
 def _take_turn(descriptor: int, deadline: float) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows: the pipe's first instance decides instead
+    if sys.platform == "win32":  # the pipe's first instance decides instead
         return
+    import fcntl
+
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -44,7 +44,7 @@ def render(text: str, fields: Mapping[str, str]) -> str:
 
 def credd_command() -> list[str]:
     """How to run this credd: its console script beside the interpreter, else `-m credd`."""
-    script = Path(sys.executable).parent / ("credd.exe" if os.name == "nt" else "credd")
+    script = Path(sys.executable).parent / ("credd.exe" if sys.platform == "win32" else "credd")
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     found = shutil.which("credd")
@@ -238,6 +238,8 @@ class LaunchAgent(LoginService):
         return [ServiceFile(self.plist_path, text)]
 
     def _domain(self) -> str:
+        if sys.platform == "win32":
+            raise NotImplementedError("launchd is macOS only")
         return f"gui/{os.getuid()}"
 
     def enable_commands(self) -> list[list[str]]:

@@ -95,10 +95,13 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
         # Kept for the life of the process: every new instance needs it.
         return SECURITY_ATTRIBUTES(ctypes.sizeof(SECURITY_ATTRIBUTES), descriptor.value, False)
 
-    class _PrivatePipeServer(windows_events.PipeServer):  # type: ignore[misc]
+    class _PrivatePipeServer(windows_events.PipeServer):
         """asyncio's pipe server, each instance made with our security descriptor."""
 
         attributes: SECURITY_ATTRIBUTES | None = None
+        # Set by asyncio's PipeServer.__init__; its stubs do not declare them.
+        _address: str
+        _free_instances: set[Any]
 
         def _server_pipe_handle(self, first: bool) -> Any:
             if self.closed():
@@ -154,19 +157,23 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
             await super().startup(sockets=[])  # the app and its state, no socket
             config = self.config
             loop: Any = asyncio.get_running_loop()
+            protocol_class: Any = config.http_protocol_class  # uvicorn's, not asyncio's signature
 
             def protocol() -> asyncio.Protocol:
-                return config.http_protocol_class(  # type: ignore[no-any-return]
+                made: asyncio.Protocol = protocol_class(
                     config=config,
                     server_state=self.server_state,
                     app_state=self.lifespan.state,
                 )
+                return made
 
             # start_serving_pipe makes its server from the module's PipeServer: lend it ours.
-            original = windows_events.PipeServer
-            windows_events.PipeServer = _PrivatePipeServer
+            module: Any = windows_events
+            original = module.PipeServer
+            module.PipeServer = _PrivatePipeServer
             try:
                 servers = await loop.start_serving_pipe(protocol, self.address)
             finally:
-                windows_events.PipeServer = original
-            self.servers.append(_Servers(servers))
+                module.PipeServer = original
+            closer: Any = _Servers(servers)  # what uvicorn calls on its servers at shutdown
+            self.servers.append(closer)
