@@ -9,11 +9,13 @@ is a strong hint, not a proof (SECURITY.md says what that means for per-program 
 
 Fail closed: a connection whose peer the kernel does not name is refused (`PeerRefused`),
 never served. On Windows the named pipe's security descriptor admits this user's SID alone
-(winpipe.py) and the kernel checks it when the client opens the pipe.
+(winpipe.py) and the kernel checks it when the client opens the pipe; the client's pid and
+executable are read there (`winpipe.pipe_client`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import socket
@@ -110,14 +112,17 @@ def peer_of(sock: socket.socket) -> Peer:
     raise PeerRefused(f"whose peer credentials credd cannot read on {sys.platform}")
 
 
-def admit(sock: socket.socket | None) -> Peer:
+def admit(transport: asyncio.BaseTransport) -> Peer:
     """The peer of a new connection if it may be served: this user's process, known.
 
     Raises `PeerRefused` for another user's process and for any peer that cannot be told.
     """
     if sys.platform == "win32":
         # The pipe admits this user's SID alone (winpipe.pipe_sddl); the kernel checked it.
-        return UNKNOWN_PEER
+        from .winpipe import pipe_client
+
+        return pipe_client(transport.get_extra_info("pipe"))
+    sock = transport.get_extra_info("socket")
     if sock is None:
         raise PeerRefused("with no socket to read its peer credentials from")
     peer = peer_of(sock)

@@ -263,7 +263,7 @@ def make_peer_checking_protocol(audit: AuditLog | None = None) -> type[asyncio.P
     class PeerCheckingProtocol(base):  # type: ignore[misc, valid-type]
         def connection_made(self, transport: asyncio.Transport) -> None:
             try:  # fail closed: a peer the kernel does not name is refused, not served
-                peer: Peer = admit(transport.get_extra_info("socket"))
+                peer: Peer = admit(transport)
             except PeerRefused as refused:
                 log.warning("refused a connection %s", refused.reason)
                 if audit is not None:

@@ -80,6 +80,28 @@ def fake_proc_pidpath(paths: dict[int, str]) -> Callable[[int, Any, int], int]:
     return proc_pidpath
 
 
+class RecordingTransport:
+    def __init__(self, sock: object) -> None:
+        self.sock = sock
+        self.written = b""
+        self.closed = False
+
+    def get_extra_info(self, name: str) -> object:
+        return self.sock if name == "socket" else None
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def admit_socket(sock: object) -> Peer:
+    """The daemon's verdict on a connection over ``sock``."""
+    transport: Any = RecordingTransport(sock)
+    return admit(transport)
+
+
 @pytest.fixture
 def darwin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
@@ -98,7 +120,7 @@ def test_the_peer_is_read_from_xucred_local_peerpid_and_proc_pidpath() -> None:
 @pytest.mark.usefixtures("darwin")
 def test_this_users_process_is_admitted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "getuid", lambda: 501)
-    assert admit(mac_socket()).uid == 501
+    assert admit_socket(mac_socket()).uid == 501
 
 
 @pytest.mark.usefixtures("darwin")
@@ -106,7 +128,7 @@ def test_another_users_process_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     """Item 1 of issue 15: before, the uid was None on macOS and every connection served."""
     monkeypatch.setattr(os, "getuid", lambda: 502)
     with pytest.raises(PeerRefused, match=r"from uid 501 \(this daemon is uid 502\)") as refused:
-        admit(mac_socket())
+        admit_socket(mac_socket())
     assert refused.value.peer.exe == PEER_EXE  # for the audit log
 
 
@@ -121,7 +143,7 @@ def test_another_users_process_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
 )
 def test_a_peer_the_kernel_does_not_name_is_refused(answer: bytes | OSError, why: str) -> None:
     with pytest.raises(PeerRefused, match="could not be read") as refused:
-        admit(mac_socket(answer))
+        admit_socket(mac_socket(answer))
     assert why in refused.value.reason
 
 
@@ -131,31 +153,15 @@ def test_without_local_peerpid_the_uid_decides_and_no_program_is_named(
 ) -> None:
     monkeypatch.setattr(os, "getuid", lambda: 501)
     sock = KernelSocket({(0, LOCAL_PEERCRED): XUCRED_UID_501, (0, 2): OSError(errno.EINVAL, "")})
-    assert admit(sock) == Peer(pid=None, uid=501, exe=None)  # per-program access refuses it
+    assert admit_socket(sock) == Peer(pid=None, uid=501, exe=None)  # per-program access refuses it
 
 
 def test_every_platform_refuses_what_it_cannot_tell(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PeerRefused, match="no socket"):
-        admit(None)
+        admit_socket(None)
     monkeypatch.setattr(sys, "platform", "sunos5")
     with pytest.raises(PeerRefused, match="cannot read on sunos5"):
-        admit(mac_socket())
-
-
-class RecordingTransport:
-    def __init__(self, sock: object) -> None:
-        self.sock = sock
-        self.written = b""
-        self.closed = False
-
-    def get_extra_info(self, name: str) -> object:
-        return self.sock if name == "socket" else None
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
+        admit_socket(mac_socket())
 
 
 def connect(sock: object) -> RecordingTransport:
