@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 START_TIMEOUT = 10.0
+LOG_ROTATE_BYTES = 10 * 1024 * 1024  # as `credd serve --log-file`: moved to credd.log.1 beyond
 _POLL = 0.05
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -155,13 +156,23 @@ def _take_turn(descriptor: int, deadline: float) -> None:
             return
 
 
+def open_log(path: str, rotate_bytes: int = LOG_ROTATE_BYTES) -> int:
+    """Open credd.log to append (0600), moved aside to credd.log.1 first when too big."""
+    try:
+        if os.stat(path).st_size > rotate_bytes:
+            os.replace(path, path + ".1")
+    except FileNotFoundError:
+        pass
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
 def _spawn_and_wait(socket_path: str, env: Mapping[str, str], deadline: float) -> None:
     import subprocess
 
     log_dir = state_dir(env)
     os.makedirs(log_dir, mode=0o700, exist_ok=True)
     log_path = os.path.join(log_dir, "credd.log")
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = open_log(log_path)
     try:
         process = subprocess.Popen(
             serve_command(),

@@ -1,4 +1,4 @@
-"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>`, for this user only.
+"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>[-<home>]`, for this user.
 
 asyncio's pipe server creates every instance with the default security descriptor, which
 lets Everyone read. Here each instance is created through CreateNamedPipeW with a

@@ -9,6 +9,7 @@ calls, not the calls themselves.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import errno
 import fcntl
@@ -169,9 +170,15 @@ def connect(sock: object) -> RecordingTransport:
     config = uvicorn.Config(lambda *_: None, lifespan="off", log_config=None)
     config.load()
     protocol_class: Any = server.make_peer_checking_protocol()
-    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
-    transport = RecordingTransport(sock)
-    protocol.connection_made(transport)
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = protocol_class(
+            config=config, server_state=ServerState(), app_state={}, _loop=loop
+        )
+        transport = RecordingTransport(sock)
+        protocol.connection_made(transport)
+    finally:
+        loop.close()
     return transport
 
 

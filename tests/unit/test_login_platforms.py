@@ -22,6 +22,7 @@ from credd import login_service
 from credd.cli import service as service_cli
 from credd.logfile import open_log_file
 from credd.login_service import LAUNCHD_LABEL, LaunchAgent, Setup, WindowsTask
+from credd_client._autostart import open_log
 
 FAKE_LAUNCHCTL = r"""#!/bin/bash
 # macOS's launchctl, as far as `credd service` meets it. State in $FAKE_LAUNCHD.
@@ -235,3 +236,12 @@ def test_the_log_is_moved_aside_at_start_when_over_its_limit(tmp_path: Path) -> 
         handle.write("new run\n")
     assert log.read_text() == "new run\n"
     assert (tmp_path / "credd.log.1").read_text() == "old run\n" * 10
+
+
+def test_the_log_of_a_daemon_started_on_demand_is_moved_aside_too(tmp_path: Path) -> None:
+    log = tmp_path / "credd.log"
+    log.write_text("old run\n" * 10)
+    os.close(open_log(str(log), rotate_bytes=40))
+    assert log.read_text() == ""
+    assert (tmp_path / "credd.log.1").read_text() == "old run\n" * 10
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
