@@ -160,6 +160,10 @@ def test_without_local_peerpid_the_uid_decides_and_no_program_is_named(
 def test_every_platform_refuses_what_it_cannot_tell(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(PeerRefused, match="no socket"):
         admit_socket(None)
+    # Linux, as it is here: SO_PEERCRED failing refuses too.
+    failing = KernelSocket({(socket.SOL_SOCKET, socket.SO_PEERCRED): OSError(errno.EBADF, "")})
+    with pytest.raises(PeerRefused, match="whose peer credentials could not be read"):
+        admit_socket(failing)
     monkeypatch.setattr(sys, "platform", "sunos5")
     with pytest.raises(PeerRefused, match="cannot read on sunos5"):
         admit_socket(mac_socket())
