@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 
-from ._paths import check_socket_folder
+from ._paths import check_socket_folder, owner_alive
 from .errors import DaemonUnavailable, InvalidRequest
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 START_TIMEOUT = 10.0
+LOG_ROTATE_BYTES = 10 * 1024 * 1024  # as `credd serve --log-file`: moved to credd.log.1 beyond
 _POLL = 0.05
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -83,12 +84,16 @@ def enabled(env: Mapping[str, str]) -> bool:
 
 def listening(path: str) -> bool:
     """True when something accepts connections on the socket (a daemon, maybe still starting)."""
+    if sys.platform == "win32":
+        return False  # no autostart there (start_daemon says so)
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(2.0)
         probe.connect(path)
-    except (FileNotFoundError, ConnectionRefusedError):
+    except FileNotFoundError:
         return False
+    except ConnectionRefusedError:
+        return owner_alive(path)  # macOS refuses when the queue is full: alive, busy
     except OSError:
         return True  # a full queue or a slow accept: someone is there
     finally:
@@ -134,10 +139,10 @@ def start_daemon(socket_path: str, env: Mapping[str, str], timeout: float = STAR
 
 
 def _take_turn(descriptor: int, deadline: float) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows: the pipe's first instance decides instead
+    if sys.platform == "win32":  # the pipe's first instance decides instead
         return
+    import fcntl
+
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -151,13 +156,23 @@ def _take_turn(descriptor: int, deadline: float) -> None:
             return
 
 
+def open_log(path: str, rotate_bytes: int = LOG_ROTATE_BYTES) -> int:
+    """Open credd.log to append (0600), moved aside to credd.log.1 first when too big."""
+    try:
+        if os.stat(path).st_size > rotate_bytes:
+            os.replace(path, path + ".1")
+    except FileNotFoundError:
+        pass
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
 def _spawn_and_wait(socket_path: str, env: Mapping[str, str], deadline: float) -> None:
     import subprocess
 
     log_dir = state_dir(env)
     os.makedirs(log_dir, mode=0o700, exist_ok=True)
     log_path = os.path.join(log_dir, "credd.log")
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = open_log(log_path)
     try:
         process = subprocess.Popen(
             serve_command(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 from .errors import Forbidden, InvalidRequest
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 SOCKET_FILE = "credd.sock"
+# Beside the socket: a serving daemon holds this file locked (flock) for its whole life, so
+# that a refused connection (on macOS also a full queue) is told from a dead daemon.
+OWNER_SUFFIX = ".owner"
 
 
 def socket_path(env: Mapping[str, str] | None = None) -> str:
@@ -34,8 +38,8 @@ def socket_path(env: Mapping[str, str] | None = None) -> str:
     explicit = env.get("CREDD_SOCKET")
     if explicit:
         return explicit
-    if os.name == "nt":
-        return rf"\\.\pipe\credd-{env.get('USERNAME') or os.getlogin()}"
+    if sys.platform == "win32":
+        return pipe_name(env)
     return os.path.join(_socket_folder(env), _socket_file(env))
 
 
@@ -50,6 +54,14 @@ def daemon_uid(env: Mapping[str, str] | None = None) -> int | None:
     return int(text)
 
 
+def pipe_name(env: Mapping[str, str]) -> str:
+    """Windows: the daemon's named pipe, per user and, like the socket, per ``CREDD_HOME``."""
+    user = env.get("USERNAME") or os.getlogin()
+    home = env.get("CREDD_HOME")
+    suffix = f"-{_home_digest(home)}" if home else ""
+    return rf"\\.\pipe\credd-{user}{suffix}"
+
+
 def check_socket_folder(folder: str) -> None:
     """Refuse a socket folder that another user owns or may write to.
 
@@ -59,6 +71,8 @@ def check_socket_folder(folder: str) -> None:
     `FileNotFoundError` through when the folder does not exist. With ``CREDD_DAEMON_UID``
     the folder may also be that uid's or root's (a container's /run/credd, made by docker).
     """
+    if sys.platform == "win32":  # a named pipe, no folder: its security descriptor decides
+        return
     info = os.stat(folder)
     uid = os.getuid()
     other = daemon_uid()
@@ -75,10 +89,33 @@ def check_socket_folder(folder: str) -> None:
         )
 
 
+def owner_alive(socket: str) -> bool:
+    """True while a daemon that bound ``socket`` is alive (it holds the owner lock)."""
+    if sys.platform == "win32":
+        return False
+    import fcntl
+
+    try:
+        descriptor = os.open(socket + OWNER_SUFFIX, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)  # also drops the shared lock, if it was taken
+    return False
+
+
 def _socket_folder(env: Mapping[str, str]) -> str:
     runtime_dir = env.get("XDG_RUNTIME_DIR")
     if runtime_dir:
         return os.path.join(runtime_dir, "credd")
+    if sys.platform == "win32":
+        raise OSError("no socket folder on Windows")
     return f"/tmp/credd-{os.getuid()}"  # noqa: S108 - a 0700 folder of our own, checked
 
 
@@ -86,10 +123,15 @@ def _socket_file(env: Mapping[str, str]) -> str:
     home = env.get("CREDD_HOME")
     if not home:
         return SOCKET_FILE
+    return f"credd-{_home_digest(home)}.sock"
+
+
+def _home_digest(home: str) -> str:
+    """12 hex digits naming one CREDD_HOME, the same however it is spelled."""
     # hashlib loads OpenSSL (a few milliseconds); only the rare CREDD_HOME user pays it.
     import hashlib
 
     absolute = os.path.abspath(os.path.expanduser(home))
     # surrogateescape: a path read from an undecodable environment hashes as its bytes.
     digest = hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"credd-{digest[:12]}.sock"
+    return digest[:12]

@@ -9,6 +9,7 @@ the pure parts below the Win32 calls are tested, on Linux.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -16,6 +17,7 @@ from .errors import DaemonUnavailable, Forbidden
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from io import BufferedReader
     from typing import Any
 
@@ -43,6 +45,21 @@ def connect_error(winerror: int, path: str, hint: str) -> DaemonUnavailable:
     return DaemonUnavailable(f"cannot open {path} (Windows error {winerror})")
 
 
+def verify_server(path: str, server_sid: Callable[[], str], own_sid: Callable[[], str]) -> None:
+    """The process serving the pipe must run as this user; one that cannot be told is refused.
+
+    ``server_sid`` and ``own_sid`` make the Win32 calls (GetNamedPipeServerProcessId,
+    OpenProcess, OpenProcessToken, ...): any of them failing is a refusal, not a traceback.
+    """
+    try:
+        server, own = server_sid(), own_sid()
+    except OSError as exc:
+        raise Forbidden(
+            f"cannot tell which user serves {path} ({exc}); refusing to talk to it"
+        ) from None
+    check_server_user(server, own, path)
+
+
 def check_server_user(server_sid: str, own_sid: str, path: str) -> None:
     if server_sid != own_sid:
         raise Forbidden(
@@ -60,7 +77,14 @@ class PipeStream:
     def sendall(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            written = self._file.write(view)
+            try:
+                written = self._file.write(view)
+            except OSError as exc:
+                # Writing to a pipe whose server closed it (uvicorn's idle keep-alive timeout)
+                # fails with EINVAL on Windows, not EPIPE: the same stale connection.
+                if exc.errno == errno.EINVAL:
+                    raise BrokenPipeError(errno.EPIPE, "the pipe was closed") from exc
+                raise
             view = view[written or 0 :]
 
     def makefile(self, mode: str) -> BufferedReader:
@@ -179,7 +203,8 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
             ):
                 return open_pipe(path, 0, hint)
             raise connect_error(error, path, hint)
-        try:
+
+        def server_sid() -> str:
             pid = wintypes.ULONG()
             if not _GetNamedPipeServerProcessId(handle, ctypes.byref(pid)):
                 raise _failed()
@@ -187,9 +212,12 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
             if not process:
                 raise _failed()
             try:
-                check_server_user(_token_user_sid(process), current_user_sid(), path)
+                return _token_user_sid(process)
             finally:
                 _CloseHandle(process)
+
+        try:
+            verify_server(path, server_sid, current_user_sid)
             descriptor = msvcrt.open_osfhandle(handle, os.O_BINARY)
         except BaseException:
             _CloseHandle(handle)

@@ -20,7 +20,7 @@ import socket
 import struct
 import sys
 
-from ._paths import check_socket_folder, daemon_uid
+from ._paths import check_socket_folder, daemon_uid, owner_alive
 from .errors import DaemonUnavailable, Forbidden, ProtocolError
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -44,6 +44,10 @@ _UCRED = struct.Struct("=iII")
 _XUCRED_HEAD = struct.Struct("=II")
 _XUCRED_SIZE = 76
 _SOL_LOCAL = 0
+# A refused connection to a daemon that is alive (macOS and the BSDs refuse, rather than
+# queue, when its listen queue is full) is tried again this many times, this far apart.
+_REFUSED_TRIES = 10
+_REFUSED_PAUSE = 0.1
 
 
 class Response:
@@ -59,6 +63,10 @@ class Response:
 
 class NoDaemon(DaemonUnavailable):
     """Nothing listens on the socket: the case a daemon may be started for (autostart)."""
+
+
+class _RefusedButAlive(Exception):
+    """The socket refused the connection, but the daemon that bound it is alive."""
 
 
 class _StaleConnection(Exception):
@@ -121,13 +129,36 @@ class UnixTransport:
             pipe = open_pipe(self.path, self.timeout, START_HINT)
             self._sock, self._reader = pipe, pipe.makefile("rb")  # type: ignore[assignment]
             return
+        for tries in range(1, _REFUSED_TRIES + 1):
+            try:
+                self._connect_socket()
+            except _RefusedButAlive as exc:
+                if tries == _REFUSED_TRIES:
+                    raise DaemonUnavailable(
+                        f"the daemon on {self.path} is running but refuses new connections "
+                        "(too many waiting); try again"
+                    ) from exc
+                import time
+
+                time.sleep(_REFUSED_PAUSE)
+            else:
+                return
+
+    def _connect_socket(self) -> None:
+        if sys.platform == "win32":
+            raise NotImplementedError
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
             check_socket_folder(os.path.dirname(self.path) or ".")
             sock.connect(self.path)
             _check_peer(sock, self.path)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
+        except ConnectionRefusedError as exc:
+            sock.close()
+            if owner_alive(self.path):  # busy, not gone: never "no daemon" (autostart)
+                raise _RefusedButAlive from exc
+            raise NoDaemon(f"no daemon answers on {self.path}; {START_HINT}") from exc
+        except FileNotFoundError as exc:
             sock.close()
             raise NoDaemon(f"no daemon answers on {self.path}; {START_HINT}") from exc
         except TimeoutError as exc:
@@ -182,10 +213,24 @@ class UnixTransport:
 
 
 def _check_peer(sock: socket.socket, path: str) -> None:
-    """The daemon must run as this user, or as the uid CREDD_DAEMON_UID names (never else)."""
-    peer_uid = _peer_uid(sock)
+    """Talk only to a process of this user, or of the uid CREDD_DAEMON_UID names; one whose
+    user cannot be told is refused too."""
+    if sys.platform == "win32":
+        raise NotImplementedError("the named pipe's server is checked in _pipe")
+    try:
+        peer_uid = _peer_uid(sock)
+    except (OSError, ValueError) as exc:
+        raise Forbidden(
+            f"cannot tell which user runs the process answering on {path} ({exc}); "
+            "refusing to talk to it"
+        ) from None
     uid = os.getuid()
-    if peer_uid is not None and peer_uid != uid and peer_uid != daemon_uid():
+    if peer_uid is None:
+        raise Forbidden(
+            f"cannot tell which user runs the process answering on {path} (no peer "
+            f"credentials on {sys.platform}); refusing to talk to it"
+        )
+    if peer_uid != uid and peer_uid != daemon_uid():
         raise Forbidden(
             f"the process answering on {path} runs as uid {peer_uid}, not as you (uid {uid}); "
             "refusing to talk to it. Remove that socket and start your own daemon with "
@@ -198,10 +243,14 @@ def _peer_uid(sock: socket.socket) -> int | None:
     if sys.platform == "linux":
         pid_uid_gid = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
         return int(_UCRED.unpack(pid_uid_gid)[1])
-    local_peercred = getattr(socket, "LOCAL_PEERCRED", None)  # macOS, FreeBSD; untested here
-    if local_peercred is not None:
-        xucred = sock.getsockopt(_SOL_LOCAL, local_peercred, _XUCRED_SIZE)
-        return int(_XUCRED_HEAD.unpack_from(xucred)[1])
+    if sys.platform == "darwin":  # struct xucred: version 0, then the uid
+        xucred = sock.getsockopt(_SOL_LOCAL, socket.LOCAL_PEERCRED, _XUCRED_SIZE)
+        if len(xucred) < _XUCRED_HEAD.size:
+            raise ValueError("a short struct xucred")
+        version, uid = _XUCRED_HEAD.unpack_from(xucred)
+        if version != 0:
+            raise ValueError(f"struct xucred version {version}")
+        return int(uid)
     return None
 
 

@@ -14,9 +14,10 @@ def check_reader(credential: Credential, peer: Peer) -> None:
     """Forbidden unless the credential is open to every program or names the peer's."""
     if not credential.allowed_programs:
         return
-    allowed = set(credential.allowed_programs)
-    allowed.update(os.path.realpath(path) for path in credential.allowed_programs)
-    if peer.exe is not None and peer.exe in allowed:
+    # normcase: Windows compares paths without case (and / as \); elsewhere it changes nothing.
+    allowed = {os.path.normcase(path) for path in credential.allowed_programs}
+    allowed.update(os.path.normcase(os.path.realpath(path)) for path in credential.allowed_programs)
+    if peer.exe is not None and os.path.normcase(peer.exe) in allowed:
         return
     who = peer.exe or "a program credd cannot identify"
     why = programs.current().reason if peer.exe is None else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from collections.abc import MutableMapping
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class ActivationError(Exception):
 
 def inherited_socket(env: MutableMapping[str, str] | None = None) -> socket.socket | None:
     """The listening socket systemd passed to this process, or None when there is none."""
+    if sys.platform == "win32":  # no systemd, no AF_UNIX
+        return None
     env = os.environ if env is None else env
     pid, count = env.get("LISTEN_PID"), env.get("LISTEN_FDS")
     if not pid or not count:
@@ -60,11 +63,12 @@ def notify(*lines: str, env: MutableMapping[str, str] | None = None) -> bool:
     """Send ``KEY=value`` lines to the service manager; False when there is none to tell."""
     env = os.environ if env is None else env
     address = env.get("NOTIFY_SOCKET")
-    if not address:
+    if not address or sys.platform == "win32":
         return False
     target = "\0" + address[1:] if address.startswith("@") else address
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        # Python opens every socket close-on-exec (PEP 446): no SOCK_CLOEXEC, absent on macOS.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.sendto("\n".join(lines).encode(), target)
     except OSError as exc:
         log.warning("could not notify the service manager on %s: %s", address, exc)

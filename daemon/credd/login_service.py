@@ -57,8 +57,16 @@ def _interpreter_of(program: str) -> str | None:
 
 
 def credd_command() -> list[str]:
-    """How to run this credd: its console script beside the interpreter, else `-m credd`."""
-    script = Path(sys.executable).parent / ("credd.exe" if os.name == "nt" else "credd")
+    """How to run this credd: its console script beside the interpreter, else `-m credd`.
+
+    On Windows, `pythonw.exe -m credd` when there is one: credd.exe and python.exe are console
+    programs, and a daemon started by one lives in a console window whose closing kills it.
+    """
+    if sys.platform == "win32":
+        windowless = Path(sys.executable).with_name("pythonw.exe")
+        if windowless.is_file():
+            return [str(windowless), "-m", "credd"]
+    script = Path(sys.executable).parent / ("credd.exe" if sys.platform == "win32" else "credd")
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     found = shutil.which("credd")
@@ -145,6 +153,10 @@ class LoginService(ABC):
 
     def may_fail(self, command: list[str]) -> bool:
         """A step of enabling whose failure is expected (unloading what is not loaded)."""
+        return False
+
+    def retry(self, command: list[str], code: int, output: str) -> bool:
+        """A failure of ``command`` that goes away by itself: try it again shortly."""
         return False
 
     @abstractmethod
@@ -273,7 +285,8 @@ class LaunchAgent(LoginService):
 
     def files(self) -> list[ServiceFile]:
         arguments = "".join(
-            f"        <string>{escape(word)}</string>\n" for word in [*self.setup.command, "serve"]
+            f"        <string>{escape(word)}</string>\n"
+            for word in [*self.setup.command, "serve", "--log-file", str(self.setup.log_file)]
         )
         environment = "".join(
             f"        <key>{escape(key)}</key>\n        <string>{escape(value)}</string>\n"
@@ -289,18 +302,26 @@ class LaunchAgent(LoginService):
         return [ServiceFile(self.plist_path, text)]
 
     def _domain(self) -> str:
+        if sys.platform == "win32":
+            raise NotImplementedError("launchd is macOS only")
         return f"gui/{os.getuid()}"
 
     def enable_commands(self) -> list[list[str]]:
-        # Unload first, so that installing again loads the plist as now written.
+        # Unload first, so that installing again loads the plist as now written; enable
+        # before bootstrap, which refuses a disabled label.
         return [
             *self.disable_commands(),
-            ["launchctl", "bootstrap", self._domain(), str(self.plist_path)],
             ["launchctl", "enable", f"{self._domain()}/{LAUNCHD_LABEL}"],
+            ["launchctl", "bootstrap", self._domain(), str(self.plist_path)],
         ]
 
     def may_fail(self, command: list[str]) -> bool:
         return command in self.disable_commands()
+
+    def retry(self, command: list[str], code: int, output: str) -> bool:
+        # launchd unloads a booted-out agent in the background: until it is done, bootstrap
+        # fails with "Bootstrap failed: 5: Input/output error" (or 37, already in progress).
+        return command[:2] == ["launchctl", "bootstrap"] and code in (5, 37)
 
     def disable_commands(self) -> list[list[str]]:
         return [["launchctl", "bootout", f"{self._domain()}/{LAUNCHD_LABEL}"]]
@@ -328,7 +349,9 @@ class WindowsTask(LoginService):
         fields = {
             "USER": escape(user.lstrip("\\")),
             "COMMAND": escape(command),
-            "ARGUMENTS": escape(subprocess.list2cmdline([*rest, "serve"])),
+            "ARGUMENTS": escape(
+                subprocess.list2cmdline([*rest, "serve", "--log-file", str(self.setup.log_file)])
+            ),
         }
         text = render(template("credd-task.xml"), fields)
         return [ServiceFile(self.task_file, text, encoding="utf-16")]

@@ -18,15 +18,15 @@ import os
 import signal
 import socket
 import stat
-import struct
 import sys
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from credd_client import Client
+from credd_client._paths import OWNER_SUFFIX
 from credd_client.errors import CreddError
 
 from . import __version__
@@ -36,7 +36,7 @@ from .audit import AuditLog
 from .config import Config
 from .hygiene import make_undumpable
 from .paths import StatePaths
-from .peer import Peer, WithPeer, peer_of, programs
+from .peer import Peer, PeerRefused, WithPeer, admit, programs
 from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
@@ -50,6 +50,8 @@ SOCKET_MODE = 0o600
 FOLDER_MODE = 0o700
 SOCKET_WATCH_SECONDS = 5.0
 BIND_LOCK_TIMEOUT = 30.0
+# A daemon whose socket vanished stops within SOCKET_WATCH_SECONDS, releasing its owner lock.
+OWNER_LOCK_TIMEOUT = SOCKET_WATCH_SECONDS + 2.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -62,6 +64,8 @@ class StartupError(Exception):
 
 def prepare_socket_folder(folder: Path) -> None:
     """Create the folder 0700, or accept an existing one only if it is ours and private."""
+    if sys.platform == "win32":
+        raise StartupError("no Unix socket on Windows: credd serves a named pipe there")
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     info = folder.lstat()
     if not stat.S_ISDIR(info.st_mode):
@@ -84,6 +88,8 @@ def another_daemon_answers(path: Path) -> int | None:
     A socket someone listens on accepts a connection even before its daemon answers HTTP
     (it may still be fetching its key): that daemon is alive, not stale.
     """
+    if sys.platform == "win32":
+        return None
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(2.0)
@@ -117,6 +123,9 @@ class Listener:
                 if self.path.lstat().st_ino == self.inode:
                     self.path.unlink()
         self.sock.close()
+        owner = _owners.pop(self.path, None)
+        if owner is not None:
+            owner.release()
 
 
 def open_listener(path: Path) -> Listener:
@@ -141,8 +150,11 @@ def open_listener(path: Path) -> Listener:
 
 
 def bind_socket(path: Path) -> socket.socket:
+    if sys.platform == "win32":
+        raise StartupError("no Unix socket on Windows: credd serves a named pipe there")
     prepare_socket_folder(path.parent)
     lock = FileLock(path.with_name(path.name + ".lock"), timeout=BIND_LOCK_TIMEOUT, mode=0o600)
+    check_socket_path_length(path)
     with lock:  # check-and-bind as one step: of two daemons started at once, one binds
         if path.exists() or path.is_symlink():
             pid = another_daemon_answers(path)
@@ -151,38 +163,78 @@ def bind_socket(path: Path) -> socket.socket:
                 raise StartupError(
                     f"another credd daemon ({who}) already answers on {path}; leaving it alone"
                 )
-            if not stat.S_ISSOCK(path.lstat().st_mode):
-                raise StartupError(
-                    f"{path} exists and is not a socket; remove it or set CREDD_SOCKET"
-                )
-            log.info("replacing the stale socket %s left by a daemon that is gone", path)
-            path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        previous = os.umask(0o177)
+        owner = _claim_owner(path)
         try:
-            sock.bind(str(path))
-        except OSError as exc:
-            sock.close()
-            raise StartupError(f"cannot bind {path}: {exc.strerror}") from None
-        finally:
-            os.umask(previous)
-        os.chmod(path, SOCKET_MODE)
-        sock.listen(128)
+            sock = _bind_claimed(path)
+        except BaseException:
+            owner.release()
+            raise
+        _owners[path] = owner
     sock.setblocking(False)
     return sock
 
 
+def _bind_claimed(path: Path) -> socket.socket:
+    """Bind ``path``, replacing a stale socket: its daemon is gone (the owner lock is ours)."""
+    if sys.platform == "win32":
+        raise StartupError("no Unix socket on Windows: credd serves a named pipe there")
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise StartupError(f"{path} exists and is not a socket; remove it or set CREDD_SOCKET")
+        log.info("replacing the stale socket %s left by a daemon that is gone", path)
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot bind {path}: {exc.strerror or exc}") from None
+    finally:
+        os.umask(previous)
+    os.chmod(path, SOCKET_MODE)
+    sock.listen(128)
+    return sock
+
+
+# The owner locks of the sockets this process bound, held until their listener closes.
+_owners: dict[Path, FileLock] = {}
+
+
+def _claim_owner(path: Path) -> FileLock:
+    """The lock a daemon holds on its socket for its whole life (see _paths.OWNER_SUFFIX).
+
+    While another process holds it, that daemon is alive, whatever a connection to its socket
+    says (macOS refuses connections when the listen queue is full): its socket is left alone.
+    """
+    owner = FileLock(str(path) + OWNER_SUFFIX, timeout=OWNER_LOCK_TIMEOUT, mode=0o600)
+    try:
+        owner.acquire()
+    except Timeout:
+        raise StartupError(
+            f"another credd daemon is alive and owns {path} (it holds {owner.lock_file}) "
+            "but does not accept connections now; leaving it alone"
+        ) from None
+    return owner
+
+
+def sun_path_size() -> int:
+    """sun_path's size, the terminating NUL included: the longest socket path is one less."""
+    return 104 if sys.platform == "darwin" else 108
+
+
+def check_socket_path_length(path: Path) -> None:
+    """A socket path must fit sun_path; say the limit, not "cannot bind ...: None"."""
+    length, size = len(os.fsencode(path)), sun_path_size()
+    if length >= size:
+        raise StartupError(
+            f"the socket path {path} is {length} bytes; {sys.platform} allows at most "
+            f"{size - 1}: set CREDD_SOCKET to a shorter path (or shorten "
+            "XDG_RUNTIME_DIR)"
+        )
+
+
 # --- peer credentials ------------------------------------------------------------------------
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """The connecting process's uid, from the kernel; None where the platform cannot say."""
-    if hasattr(socket, "SO_PEERCRED"):
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        return int(struct.unpack("3i", raw)[1])
-    if hasattr(os, "getpeereid"):  # pragma: no cover - macOS and the BSDs
-        return int(os.getpeereid(sock.fileno())[0])
-    return None
 
 
 _FORBIDDEN_BODY = (
@@ -212,7 +264,7 @@ def make_peer_checking_protocol(
     """uvicorn's protocol, refusing peers of other uids: the user's own, plus on a view's
     socket the uids the view names (there an unknown uid is refused too)."""
     base = _protocol_base()
-    allowed = {os.getuid()} | (set() if live is None else set(live.view.uids))
+    others = () if live is None else tuple(live.view.uids)
     view_name = None if live is None else live.view.name
 
     class PeerCheckingProtocol(base):  # type: ignore[misc, valid-type]
@@ -220,23 +272,17 @@ def make_peer_checking_protocol(
             if live is not None and live.closed:
                 transport.close()
                 return
-            sock = transport.get_extra_info("socket")
-            uid = None if sock is None else peer_uid(sock)
-            if (uid is not None and uid not in allowed) or (uid is None and live is not None):
-                log.warning(
-                    "refused a connection from uid %s on %s (this daemon is uid %d)",
-                    uid,
-                    "the main socket" if live is None else f"the view {view_name!r}",
-                    os.getuid(),
-                )
+            try:  # fail closed: a peer the kernel does not name is refused, not served
+                peer: Peer = admit(transport, others)
+            except PeerRefused as refused:
+                where = "the main socket" if live is None else f"the view {view_name!r}"
+                log.warning("refused a connection on %s %s", where, refused.reason)
                 if audit is not None:
-                    refused = peer_of(sock)
-                    audit.record("connect", None, "forbidden", 403, refused, view=view_name)
+                    audit.record("connect", None, "forbidden", 403, refused.peer, view=view_name)
                 transport.write(_FORBIDDEN)
                 transport.close()
                 return
             # Every request on this connection carries its peer (pid, uid, executable).
-            peer: Peer = peer_of(sock)
             app: Any = WithPeer(self.app, peer)  # type: ignore[has-type]
             if live is not None:
                 app = WithView(app, live)
@@ -334,8 +380,11 @@ class _NotifyingServer(uvicorn.Server):
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
-    if not make_undumpable():
-        log.warning("could not make the daemon non-dumpable; a crash could write a core file")
+    protection = make_undumpable()
+    if protection.complete:
+        log.info("process hygiene: %s", protection.summary)
+    else:
+        log.warning("process hygiene incomplete: %s", protection.summary)
     service = build_service(config, paths)
     listener = None if sys.platform == "win32" else open_listener(paths.socket)
     audit = AuditLog(paths.audit_log)

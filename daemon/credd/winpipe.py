@@ -1,4 +1,4 @@
-"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>`, for this user only.
+"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>[-<home>]`, for this user.
 
 asyncio's pipe server creates every instance with the default security descriptor, which
 lets Everyone read. Here each instance is created through CreateNamedPipeW with a
@@ -7,7 +7,12 @@ clients), the first one with FILE_FLAG_FIRST_PIPE_INSTANCE so a second daemon (o
 who made the name first) makes the start fail instead of sharing the name. The instances are
 served on the proactor loop by uvicorn's HTTP protocol, the same ASGI app as on Unix.
 
-NOT RUN ON WINDOWS BY CREDD'S TESTS: only `pipe_sddl` is tested, on Linux.
+Each connection's client process is named (pid, executable) for per-program access and the
+audit log: GetNamedPipeClientProcessId, then QueryFullProcessImageNameW. Its user is not
+read: the instance's security descriptor admitted this user's SID alone.
+
+NOT RUN ON WINDOWS BY CREDD'S TESTS: only `pipe_sddl` is tested, on Linux; the module is
+imported and type-checked as Windows sees it (tests/support/simulated_windows.py, mypy).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
     from ctypes import wintypes
 
     from credd_client._pipe import current_user_sid
+
+    from .peer import UNKNOWN_PEER, Peer
 
     _kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
     _advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
@@ -87,6 +94,45 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
         ctypes.POINTER(SECURITY_ATTRIBUTES),
     )
     _INVALID_HANDLE = wintypes.HANDLE(-1).value
+    PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+    _GetNamedPipeClientProcessId = _kernel32.GetNamedPipeClientProcessId
+    _GetNamedPipeClientProcessId.restype = wintypes.BOOL
+    _GetNamedPipeClientProcessId.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.ULONG))
+    _OpenProcess = _kernel32.OpenProcess
+    _OpenProcess.restype = wintypes.HANDLE
+    _OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    _CloseHandle = _kernel32.CloseHandle
+    _CloseHandle.restype = wintypes.BOOL
+    _CloseHandle.argtypes = (wintypes.HANDLE,)
+    _QueryFullProcessImageNameW = _kernel32.QueryFullProcessImageNameW
+    _QueryFullProcessImageNameW.restype = wintypes.BOOL
+    _QueryFullProcessImageNameW.argtypes = (
+        wintypes.HANDLE,
+        wintypes.DWORD,
+        wintypes.LPWSTR,
+        ctypes.POINTER(wintypes.DWORD),
+    )
+
+    def _image_name(pid: int) -> str | None:
+        process = _OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not process:
+            return None
+        try:
+            size = wintypes.DWORD(32768)
+            buffer = ctypes.create_unicode_buffer(size.value)
+            if not _QueryFullProcessImageNameW(process, 0, buffer, ctypes.byref(size)):
+                return None
+            return buffer.value
+        finally:
+            _CloseHandle(process)
+
+    def pipe_client(pipe: Any) -> Peer:
+        """The process at the other end of a pipe instance; fields that cannot be read None."""
+        handle = getattr(pipe, "handle", None)
+        pid = wintypes.ULONG()
+        if handle is None or not _GetNamedPipeClientProcessId(handle, ctypes.byref(pid)):
+            return UNKNOWN_PEER
+        return Peer(pid=pid.value, uid=None, exe=_image_name(pid.value))
 
     def _security_attributes() -> SECURITY_ATTRIBUTES:
         descriptor = ctypes.c_void_p()
@@ -95,10 +141,13 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
         # Kept for the life of the process: every new instance needs it.
         return SECURITY_ATTRIBUTES(ctypes.sizeof(SECURITY_ATTRIBUTES), descriptor.value, False)
 
-    class _PrivatePipeServer(windows_events.PipeServer):  # type: ignore[misc]
+    class _PrivatePipeServer(windows_events.PipeServer):
         """asyncio's pipe server, each instance made with our security descriptor."""
 
         attributes: SECURITY_ATTRIBUTES | None = None
+        # Set by asyncio's PipeServer.__init__; its stubs do not declare them.
+        _address: str
+        _free_instances: set[Any]
 
         def _server_pipe_handle(self, first: bool) -> Any:
             if self.closed():
@@ -154,19 +203,23 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
             await super().startup(sockets=[])  # the app and its state, no socket
             config = self.config
             loop: Any = asyncio.get_running_loop()
+            protocol_class: Any = config.http_protocol_class  # uvicorn's, not asyncio's signature
 
             def protocol() -> asyncio.Protocol:
-                return config.http_protocol_class(  # type: ignore[no-any-return]
+                made: asyncio.Protocol = protocol_class(
                     config=config,
                     server_state=self.server_state,
                     app_state=self.lifespan.state,
                 )
+                return made
 
             # start_serving_pipe makes its server from the module's PipeServer: lend it ours.
-            original = windows_events.PipeServer
-            windows_events.PipeServer = _PrivatePipeServer
+            module: Any = windows_events
+            original = module.PipeServer
+            module.PipeServer = _PrivatePipeServer
             try:
                 servers = await loop.start_serving_pipe(protocol, self.address)
             finally:
-                windows_events.PipeServer = original
-            self.servers.append(_Servers(servers))
+                module.PipeServer = original
+            closer: Any = _Servers(servers)  # what uvicorn calls on its servers at shutdown
+            self.servers.append(closer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatc
 
 
 def test_windows_names_a_pipe_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "name", "nt")
+    monkeypatch.setattr(sys, "platform", "win32")
     assert socket_path({"USERNAME": "alice"}) == r"\\.\pipe\credd-alice"
     assert socket_path({"USERNAME": "alice", "CREDD_SOCKET": r"\\.\pipe\x"}) == r"\\.\pipe\x"
 

@@ -85,9 +85,12 @@ def test_the_launch_agent_is_a_valid_plist_that_runs_serve_at_login(tmp_path: Pa
     assert item.path == tmp_path / "Library" / "LaunchAgents" / "dev.credd.credd.plist"
     plist = plistlib.loads(item.data())
     assert plist["Label"] == "dev.credd.credd"
-    assert plist["ProgramArguments"] == ["/opt/credd & co/bin/credd", "serve"]
+    log = str(tmp_path / "Application Support" / "credd" / "credd.log")
+    assert plist["ProgramArguments"] == ["/opt/credd & co/bin/credd", "serve", "--log-file", log]
     assert plist["RunAtLoad"] is True
-    assert plist["KeepAlive"] == {"SuccessfulExit": False}
+    # Restarted after any exit: a clean exit too (the daemon stops when its socket is removed).
+    assert plist["KeepAlive"] is True
+    assert plist["ProcessType"] == "Interactive"  # Background is throttled; clients wait on it
     # The socket the clients of the installing shell compute, given to the daemon as is.
     assert plist["EnvironmentVariables"] == {
         "CREDD_SOCKET": "/tmp/credd-501/credd.sock",
@@ -95,7 +98,7 @@ def test_the_launch_agent_is_a_valid_plist_that_runs_serve_at_login(tmp_path: Pa
     }
     assert plist["StandardErrorPath"].endswith("credd/credd.log")
     assert plist["Umask"] == 0o077
-    unload, load, enable = agent.enable_commands()
+    unload, enable, load = agent.enable_commands()  # enable first: bootstrap refuses disabled
     assert enable[:2] == ["launchctl", "enable"]
     assert unload[:2] == ["launchctl", "bootout"]
     assert agent.may_fail(unload)  # not loaded yet, the first time
@@ -117,7 +120,10 @@ def test_the_windows_task_is_valid_utf16_xml_that_runs_serve_at_logon(tmp_path: 
     assert root.find("t:Actions/t:Exec/t:Command", TASK_NS).text == (  # type: ignore[union-attr]
         "C:\\Program Files\\Python\\python.exe"
     )
-    assert root.find("t:Actions/t:Exec/t:Arguments", TASK_NS).text == "-m credd serve"  # type: ignore[union-attr]
+    log = str(tmp_path / "Application Support" / "credd" / "credd.log")
+    assert root.find("t:Actions/t:Exec/t:Arguments", TASK_NS).text == (  # type: ignore[union-attr]
+        f'-m credd serve --log-file "{log}"'
+    )
     assert root.find("t:Settings/t:MultipleInstancesPolicy", TASK_NS).text == "IgnoreNew"  # type: ignore[union-attr]
     create = task.enable_commands()[0]
     assert create[:3] == ["schtasks", "/Create", "/TN"]

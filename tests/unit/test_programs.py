@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from credd import peer as peer_module
 from credd.peer import IDENTIFIABLE, Identifiability, Programs, own_user_namespace, refused_reason
 from tests.support.requirements import require_program
 
@@ -38,12 +39,15 @@ def test_the_reason_names_the_namespace_and_the_way_back_under_systemd() -> None
     assert "process 77" in plain
 
 
-def test_without_proc_pid_exe_programs_cannot_be_identified(programs: Programs) -> None:
+def test_on_macos_programs_are_identified_through_libproc(
+    programs: Programs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(peer_module, "libproc_pidpath", lambda: None)
     state = programs.probe(platform="darwin")
-    assert state.identifiable is False
-    assert state.reason == (
-        "credd reads its clients' programs from /proc/PID/exe, which darwin does not have"
-    )
+    assert state == Identifiability(False, "libproc's proc_pidpath could not be loaded")
+    programs.reset()
+    monkeypatch.setattr(peer_module, "libproc_pidpath", lambda: print)
+    assert programs.probe(platform="darwin") == IDENTIFIABLE
 
 
 def test_a_readable_parent_means_identifiable(programs: Programs) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,9 +32,27 @@ def test_anything_but_a_sid_is_refused(bad: str) -> None:
 
 
 def test_the_pipe_name_is_per_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "name", "nt")
+    monkeypatch.setattr(sys, "platform", "win32")
     assert _paths.socket_path({"USERNAME": "ada"}) == r"\\.\pipe\credd-ada"
     assert _paths.socket_path({"USERNAME": "ada", "CREDD_SOCKET": r"\\.\pipe\x"}) == r"\\.\pipe\x"
+
+
+def test_the_pipe_name_is_per_home_as_the_socket_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Item 10 of issue 15: two homes, two pipes; the same home however spelled, one pipe."""
+    monkeypatch.setattr(sys, "platform", "win32")
+    first, second = tmp_path / "first", tmp_path / "second"
+    one = _paths.socket_path({"USERNAME": "ada", "CREDD_HOME": str(first)})
+    other = _paths.socket_path({"USERNAME": "ada", "CREDD_HOME": str(second)})
+    plain = _paths.socket_path({"USERNAME": "ada"})
+    assert len({one, other, plain}) == 3
+    assert one.startswith(r"\\.\pipe\credd-ada-")
+    assert one == _paths.socket_path({"USERNAME": "ada", "CREDD_HOME": f"{first}/./"})
+    # The same 12 hex digits as the socket's name on Unix, so both name a home alike.
+    monkeypatch.setattr(sys, "platform", "linux")
+    unix = _paths.socket_path({"XDG_RUNTIME_DIR": "/run/user/1", "CREDD_HOME": str(first)})
+    assert unix.endswith(f"credd-{one.rsplit('-', 1)[1]}.sock")
 
 
 def test_connect_errors_mean_what_they_say() -> None:

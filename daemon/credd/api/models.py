@@ -6,6 +6,7 @@ Request bodies are validated through these models; responses are built as plain 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,6 +29,9 @@ MAX_LABELS = 64
 MAX_LABEL_LENGTH = 1024
 MAX_PROGRAMS = 64
 MAX_PROGRAM_LENGTH = 4096
+# An absolute path on Unix (/usr/bin/git) or on Windows (C:\Program Files\Git\git.exe, or
+# a UNC path \\server\share\tool.exe): the forms the kernels report a program's image in.
+_ABSOLUTE_PROGRAM = re.compile(r"/|[A-Za-z]:\\|\\\\")
 
 SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
 # What a `secret` may carry of the oauth2 fields: git's password_expiry_utc and
@@ -57,15 +61,15 @@ class CredentialIn(OAuthFieldsIn):
     allowed_programs: list[str] = Field(
         default_factory=list,
         max_length=MAX_PROGRAMS,
-        description="absolute paths of the executables allowed to read the secret; "
-        "empty: any program of this user",
+        description="absolute paths of the executables allowed to read the secret "
+        "(/usr/bin/git; on Windows C:\\...\\git.exe); empty: any program of this user",
     )
 
     @model_validator(mode="after")
     def _check(self) -> CredentialIn:
         for program in self.allowed_programs:
             if (
-                not program.startswith("/")
+                not _ABSOLUTE_PROGRAM.match(program)
                 or len(program) > MAX_PROGRAM_LENGTH
                 or not program.isprintable()
             ):

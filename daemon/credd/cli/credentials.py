@@ -148,7 +148,8 @@ def _program_path(program: str) -> str:
     import os
     import shutil
 
-    found = program if os.sep in program else shutil.which(program)
+    separators = (os.sep, os.altsep or os.sep)  # on Windows also "/"
+    found = program if any(s in program for s in separators) else shutil.which(program)
     if found is None or not os.path.isfile(found):
         raise InvalidRequest(f"--allow-program: no executable {program!r}")
     return os.path.realpath(found)

@@ -12,15 +12,27 @@ if TYPE_CHECKING:
 
 def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the daemon in the foreground")
+    serve.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="append the log and all output to PATH (moved to PATH.1 at start when over "
+        "10 MiB); the login services of macOS and Windows use it",
+    )
     serve.set_defaults(run=run_serve)
 
 
-def run_serve(_: argparse.Namespace) -> int:
+def run_serve(args: argparse.Namespace) -> int:
     from ..config import ConfigError, load_config
     from ..eventloop import run
     from ..paths import resolve_paths
     from ..server import StartupError, configure_logging, serve
 
+    if args.log_file:
+        from pathlib import Path
+
+        from ..logfile import open_log_file, redirect_output
+
+        redirect_output(open_log_file(Path(args.log_file)))
     paths = resolve_paths()
     try:
         config = load_config(paths.config_file)

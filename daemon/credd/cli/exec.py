@@ -31,17 +31,23 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 # Passed on to the command. SIGINT and SIGQUIT come from the terminal's keyboard to the whole
 # foreground process group, the command included, so they are passed on only when credd is
-# not in the terminal's foreground (otherwise the command would get them twice).
-FORWARDED = (
-    signal.SIGTERM,
-    signal.SIGHUP,
-    signal.SIGINT,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-    signal.SIGWINCH,
-)
-KEYBOARD = (signal.SIGINT, signal.SIGQUIT)
+# not in the terminal's foreground (otherwise the command would get them twice). Windows has
+# none of the Unix signals: Ctrl+C and Ctrl+Break reach every process of the console, the
+# command included, and SIGTERM passed on ends it (TerminateProcess).
+if sys.platform == "win32":
+    FORWARDED: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT, signal.SIGBREAK)
+    KEYBOARD: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGBREAK)
+else:
+    FORWARDED = (
+        signal.SIGTERM,
+        signal.SIGHUP,
+        signal.SIGINT,
+        signal.SIGQUIT,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGWINCH,
+    )
+    KEYBOARD = (signal.SIGINT, signal.SIGQUIT)
 
 
 def register(commands: Any) -> None:
@@ -294,6 +300,8 @@ class SignalForwarder:
 
 
 def _in_terminal_foreground() -> bool:
+    if sys.platform == "win32":
+        return True  # console control events reach every process attached to the console
     for stream in (sys.stdin, sys.stderr, sys.stdout):
         try:
             return os.tcgetpgrp(stream.fileno()) == os.getpgrp()
@@ -306,6 +314,8 @@ def die_of(signum: int) -> None:
     """End this process with the signal the command died of, as a shell would see it."""
     sys.stdout.flush()
     sys.stderr.flush()
+    if sys.platform == "win32":  # exit codes are never negative there: not reached
+        sys.exit(128 + signum)
     signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
     os.kill(os.getpid(), signum)

@@ -216,11 +216,15 @@ def _replace_file(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    from ..store.files import sync_folder
+
     try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+        sync_folder(os.path.dirname(path) or ".")
+    except OSError as exc:  # the new file is in place: not "it is as it was"
+        raise InvalidRequest(
+            f"cleared {path}, but could not sync its folder ({exc.strerror or exc}); "
+            "the change may not survive a crash"
+        ) from None
 
 
 def _keyring_source(services: list[str], users: list[str]) -> Source:

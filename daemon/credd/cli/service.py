@@ -12,9 +12,14 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 ACTIONS = ("install", "uninstall", "status")
+# A step the service manager refuses for a while (launchd unloading an agent) is tried again
+# this often, for this long.
+RETRY_PAUSE = 0.5
+RETRY_SECONDS = 20.0
 
 
 def register(commands: Any) -> None:
@@ -62,19 +67,31 @@ def _write(path: Any, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def _run(command: list[str]) -> bool:
+def _run(command: list[str], service: Any = None) -> bool:
     print(f"$ {subprocess.list2cmdline(command)}")
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        print(f"credd: {command[0]} failed: {exc}", file=sys.stderr)
-        return False
-    output = (result.stdout + result.stderr).strip()
-    if output:
-        print(output)
-    if result.returncode != 0:
-        print(f"credd: that command exited with {result.returncode}", file=sys.stderr)
-    return result.returncode == 0
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        try:
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            print(f"credd: {command[0]} failed: {exc}", file=sys.stderr)
+            return False
+        output = (result.stdout + result.stderr).strip()
+        if output:
+            print(output)
+        if result.returncode == 0:
+            return True
+        if (
+            service is None
+            or not service.retry(command, result.returncode, output)
+            or time.monotonic() > deadline
+        ):
+            print(f"credd: that command exited with {result.returncode}", file=sys.stderr)
+            return False
+        print(f"(still busy with the previous step; trying again in {RETRY_PAUSE:g} s)")
+        time.sleep(RETRY_PAUSE)
 
 
 def install(service: Any) -> int:
@@ -100,7 +117,7 @@ def install(service: Any) -> int:
         _strict_note(service)
         return 0
     for command in service.enable_commands():
-        if not _run(command) and not service.may_fail(command):
+        if not _run(command, service) and not service.may_fail(command):
             return 1
     print(f"credd now starts at login ({service.name}); socket {setup.socket}")
     _strict_note(service)

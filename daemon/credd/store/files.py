@@ -2,12 +2,15 @@
 
 A write goes to a temporary file in the same folder, is fsynced, renamed over the store and
 the folder is fsynced, so a crash at any instant leaves the old or the new file whole.
+On macOS `fsync` leaves the data in the drive's cache; `F_FULLFSYNC` flushes it. On Windows a
+folder cannot be opened to sync it, and need not be: NTFS journals the rename.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ class FileVersion:
 def ensure_private_folder(folder: Path) -> None:
     """Create the folder 0700 if absent; refuse one that belongs to someone else."""
     folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-    if not hasattr(os, "getuid"):  # Windows: the profile folder's ACL protects it
+    if sys.platform == "win32":  # the profile folder's ACL protects it
         return
     info = folder.stat()
     if info.st_uid != os.getuid():
@@ -123,14 +126,21 @@ class StoreFile:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
                 handle.flush()
-                os.fsync(handle.fileno())
+                full_fsync(handle.fileno())
                 info = os.fstat(handle.fileno())
             os.replace(temporary, self.path)
-            _fsync_folder(folder)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise _write_error(self.path, exc) from exc
+        # The new store is in place from here: a failure is not "the previous store is intact".
+        try:
+            sync_folder(folder)
+        except OSError as exc:
+            raise WriteFailed(
+                f"wrote {self.path}, but could not sync its folder ({exc.strerror or exc}): "
+                "the change is in the store but may not survive a crash or power loss"
+            ) from exc
         return FileVersion(info.st_ino, info.st_mtime_ns, info.st_size)
 
 
@@ -140,9 +150,25 @@ def _write_error(path: Path, exc: OSError) -> WriteFailed:
     )
 
 
-def _fsync_folder(folder: Path) -> None:
+def full_fsync(descriptor: int) -> None:
+    """Flush a file to stable storage: the drive's cache too, on macOS (`F_FULLFSYNC`)."""
+    if sys.platform == "darwin":
+        import fcntl
+
+        try:
+            fcntl.fcntl(descriptor, fcntl.F_FULLFSYNC)
+        except OSError:  # a file system without it (some network and FAT volumes)
+            os.fsync(descriptor)
+        return
+    os.fsync(descriptor)
+
+
+def sync_folder(folder: str | os.PathLike[str]) -> None:
+    """Make a rename in ``folder`` durable; nothing to do on Windows (NTFS journals it)."""
+    if sys.platform == "win32":
+        return
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(descriptor)
+        full_fsync(descriptor)
     finally:
         os.close(descriptor)

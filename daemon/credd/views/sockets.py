@@ -46,6 +46,8 @@ def socket_for(main_socket: Path, name: str) -> Path:
 
 def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
     """Bind and listen; the file admits the user and ``uids`` only. Raises ViewSocketError."""
+    if sys.platform == "win32":
+        raise ViewSocketError("views are Unix sockets: Windows has none (only the named pipe)")
     try:
         ensure_private_folder(path.parent)
     except CreddError as exc:
