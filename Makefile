@@ -130,9 +130,10 @@ bench: system-deps install go jvm ts-client
 # Both distributions, wheel and sdist each, checked by twine: `pip install --find-links dist
 # credd` installs credd from these files (credd-client among them) and the rest from the index.
 DIST ?= dist
-# build/ goes first: setuptools would pack a module left there that the source no longer has.
+# setuptools' leftovers go first: it would pack a module left there that the source no longer
+# has. Only its own folders: build/go holds the Go helpers and the Go toolchain's cache.
 dist: install
-	rm -rf $(DIST) build client/build
+	rm -rf $(DIST) build/lib build/bdist.* client/build
 	$(BIN)/python -m build --outdir $(DIST) client
 	$(BIN)/python -m build --outdir $(DIST) .
 	$(BIN)/twine check --strict $(DIST)/*

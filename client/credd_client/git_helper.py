@@ -133,15 +133,27 @@ def get(client: Client, request: GitTarget) -> list[str]:
     for meta in find(client, request):
         if _expired(meta):
             continue
-        # A secret's refresh token is the minting helper's; an oauth2 one's stays in credd.
-        include = ("refresh_token",) if meta.kind == "secret" else ()
         try:
-            credential = client.get(meta.name, include=include)
+            credential = _read(client, meta)
         except NotFound:  # deleted since the listing
             continue
         if credential.secret and not _expired(credential) and not _breaks_protocol(credential):
             return answer(credential, request)
     return []
+
+
+def _read(client: Client, meta: Credential) -> Credential:
+    """The credential with its secret, and the refresh token git gave with an expiring password.
+
+    Only such a password carries one (an oauth2 credential's stays in credd). A view answers
+    no refresh token (`forbidden`): the password is then answered without it.
+    """
+    if meta.kind != "secret" or not meta.expires_at:
+        return client.get(meta.name)
+    try:
+        return client.get(meta.name, include=("refresh_token",))
+    except Forbidden:
+        return client.get(meta.name)
 
 
 def _breaks_protocol(credential: Credential) -> bool:
@@ -188,7 +200,7 @@ def store(client: Client, request: GitTarget, attributes: dict[str, str]) -> Non
         return  # credd keeps this one fresh itself: never replace it
     name, labels = request.name(), request.labels()
     if found:
-        current = client.get(found[0].name, include=("refresh_token",))
+        current = _read(client, found[0])
         if (
             current.secret == password
             and current.username == request.username

@@ -276,7 +276,7 @@ def make_peer_checking_protocol(
                 peer: Peer = admit(transport, others)
             except PeerRefused as refused:
                 where = "the main socket" if live is None else f"the view {view_name!r}"
-                log.warning("refused a connection on %s %s", where, refused.reason)
+                log.warning("refused a connection %s, on %s", refused.reason, where)
                 if audit is not None:
                     audit.record("connect", None, "forbidden", 403, refused.peer, view=view_name)
                 transport.write(_FORBIDDEN)
@@ -291,8 +291,11 @@ def make_peer_checking_protocol(
             super().connection_made(transport)
 
         def connection_lost(self, exc: Exception | None) -> None:
+            transport = getattr(self, "transport", None)
+            if transport is None:
+                return  # refused in connection_made: uvicorn never took this connection
             if live is not None:
-                live.connections.discard(getattr(self, "transport", None))
+                live.connections.discard(transport)
             super().connection_lost(exc)
 
     return PeerCheckingProtocol

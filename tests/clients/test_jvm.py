@@ -21,12 +21,12 @@ import pytest
 
 from credd_client._paths import socket_path
 from credd_client.client import encode_path_segment
-from tests.integration.test_impostors import LISTENER
 from tests.integration.test_oauth import login
 from tests.support.api_contract import error_codes, nested_schemas, openapi_document, schema_fields
 from tests.support.daemon import DaemonProcess
+from tests.support.impostor import FakeDaemon, fake_daemon_in
 from tests.support.oauth_server import SERVER_DIR, OAuthServer
-from tests.support.other_user import NOBODY, python_as_nobody
+from tests.support.other_user import NOBODY
 from tests.support.requirements import require_path, require_program
 
 pytestmark = pytest.mark.integration
@@ -203,58 +203,14 @@ def test_no_daemon_is_unavailable(java: str, credd_env: dict[str, str]) -> None:
 # --- another user's socket folder or daemon -------------------------------------------------
 
 
-class Listener:
-    """A listener run by nobody, recording every byte it receives (tests/integration/
-    test_impostors.py's), bound in a folder of nobody's."""
-
-    def __init__(self, folder: Path) -> None:
-        self.socket = folder / "credd.sock"
-        self.record = folder / "record"
-
-    def received(self) -> bytes:
-        return self.record.read_bytes() if self.record.exists() else b""
-
-    def control(self, path: Path) -> None:
-        """Send PING through ``path`` and wait until the listener recorded it."""
-        import socket
-
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(str(path))
-            sock.sendall(b"PING")
-        deadline = time.monotonic() + 15
-        while b"PING" not in self.received():
-            assert time.monotonic() < deadline, "the listener recorded nothing"
-            time.sleep(0.05)
-
-
 @pytest.fixture
-def nobody_listener(short_tmp: Path) -> Iterator[Listener]:
-    command = python_as_nobody(LISTENER)
-    os.chmod(short_tmp, 0o711)
-    folder = short_tmp / "fake"
-    folder.mkdir(mode=0o700)
-    os.chown(folder, NOBODY, NOBODY)
-    listener = Listener(folder)
-    with subprocess.Popen(
-        [*command, str(listener.socket), str(listener.record)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd="/",
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready"
-            yield listener
-        finally:
-            proc.kill()
-            proc.wait(10)
-            assert proc.stdout is not None
-            proc.stdout.close()
+def nobody_listener(short_tmp: Path) -> Iterator[FakeDaemon]:
+    with fake_daemon_in(short_tmp) as listener:
+        yield listener
 
 
 def test_a_socket_folder_of_another_user_is_refused(
-    java: str, nobody_listener: Listener, credd_env: dict[str, str]
+    java: str, nobody_listener: FakeDaemon, credd_env: dict[str, str]
 ) -> None:
     env = {
         **credd_env,
@@ -274,7 +230,7 @@ def test_a_socket_folder_of_another_user_is_refused(
 
 
 def test_a_daemon_of_another_uid_is_refused_unless_named(
-    java: str, nobody_listener: Listener, credd_env: dict[str, str], short_tmp: Path
+    java: str, nobody_listener: FakeDaemon, credd_env: dict[str, str], short_tmp: Path
 ) -> None:
     ours = short_tmp / "ours"
     ours.mkdir(mode=0o700)
@@ -298,7 +254,7 @@ def test_a_daemon_of_another_uid_is_refused_unless_named(
     wait_for_request(nobody_listener)
 
 
-def wait_for_request(listener: Listener) -> None:
+def wait_for_request(listener: FakeDaemon) -> None:
     """Wait until the listener recorded the request the client sent (it never answers)."""
     deadline = time.monotonic() + 15
     while b"GET /v1/status HTTP/1.1" not in listener.received():

@@ -127,11 +127,7 @@ func (h *Helper) Get(ctx context.Context, request names.GitTarget) ([]string, er
 		if h.expired(meta) {
 			continue
 		}
-		var include []string
-		if meta.Kind == "secret" {
-			include = []string{"refresh_token"} // kept with an expiring password
-		}
-		cred, err := h.Creds.Get(ctx, meta.Name, include...)
+		cred, err := h.read(ctx, meta)
 		if errors.Is(err, credd.ErrNotFound) {
 			continue // deleted since the listing
 		}
@@ -143,6 +139,20 @@ func (h *Helper) Get(ctx context.Context, request names.GitTarget) ([]string, er
 		}
 	}
 	return nil, nil
+}
+
+// read fetches the credential with its secret, and the refresh token git gave with an
+// expiring password: only such a password carries one (an oauth2 credential's stays in credd).
+// A view answers no refresh token (forbidden): the password is then read without it.
+func (h *Helper) read(ctx context.Context, meta *credd.Credential) (*credd.Credential, error) {
+	if meta.Kind != "secret" || meta.ExpiresAt == nil {
+		return h.Creds.Get(ctx, meta.Name)
+	}
+	cred, err := h.Creds.Get(ctx, meta.Name, "refresh_token")
+	if errors.Is(err, credd.ErrForbidden) {
+		return h.Creds.Get(ctx, meta.Name)
+	}
+	return cred, err
 }
 
 func answer(cred *credd.Credential, request names.GitTarget) []string {
@@ -238,7 +248,7 @@ func (h *Helper) Store(ctx context.Context, request names.GitTarget, attributes 
 	}
 	name, labels := request.Name(), request.Labels()
 	if len(found) > 0 {
-		current, err := h.Creds.Get(ctx, found[0].Name, "refresh_token")
+		current, err := h.read(ctx, &found[0])
 		if err != nil {
 			return err
 		}
