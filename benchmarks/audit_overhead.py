@@ -21,9 +21,9 @@ from credd.api.fastpath import FastPath
 from credd.api.routes import create_app
 from credd.audit import AuditLog
 from credd.config import Config
+from credd.operations import CredentialService
 from credd.paths import StatePaths
 from credd.peer import SCOPE_PEER, Peer
-from credd.service import CredentialService
 from credd.store.core import PutCredential
 from credd.store.files import StoreFile
 from credd.store.keys import build_key_policy

@@ -35,9 +35,9 @@ from .api.routes import serving_app
 from .audit import AuditLog
 from .config import Config
 from .hygiene import make_undumpable
+from .operations import CredentialService
 from .paths import StatePaths
 from .peer import Peer, PeerRefused, WithPeer, admit, programs
-from .service import CredentialService
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault

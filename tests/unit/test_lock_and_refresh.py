@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from credd.config import Config
+from credd.operations import CredentialService
 from credd.paths import StatePaths
-from credd.service import CredentialService
 from credd.store.vault import Vault
 from tests.unit.test_oauth_refresher import (
     Clock,

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from credd import login_service
+from credd import at_login
+from credd.at_login import LAUNCHD_LABEL, LaunchAgent, Setup, WindowsTask
 from credd.cli import service as service_cli
 from credd.logfile import open_log_file
-from credd.login_service import LAUNCHD_LABEL, LaunchAgent, Setup, WindowsTask
 from credd_client._autostart import open_log
 
 FAKE_LAUNCHCTL = r"""#!/bin/bash
@@ -157,7 +157,7 @@ def test_windows_starts_credd_windowless_with_pythonw(
     folder = python_install(tmp_path, windowless=True)
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(sys, "executable", str(folder / "python.exe"))
-    assert login_service.credd_command() == [str(folder / "pythonw.exe"), "-m", "credd"]
+    assert at_login.credd_command() == [str(folder / "pythonw.exe"), "-m", "credd"]
 
 
 def test_without_pythonw_the_console_command_is_kept(
@@ -167,7 +167,7 @@ def test_without_pythonw_the_console_command_is_kept(
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(sys, "executable", str(folder / "python.exe"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert login_service.credd_command() == [str(folder / "python.exe"), "-m", "credd"]
+    assert at_login.credd_command() == [str(folder / "python.exe"), "-m", "credd"]
 
 
 def test_the_task_restarts_a_crashed_daemon_and_logs_to_credd_log(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credd_client.errors import CreddError
 
+from ..operations import CredentialService
 from ..peer import peer_in
-from ..service import CredentialService
 from ..store.records import Credential
 from .envelope import error_response, internal_error
 from .guards import CREDENTIALS_PREFIX, name_from_raw, send_error

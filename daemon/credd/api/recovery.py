@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from .. import backup
-from ..service import CredentialService
+from ..operations import CredentialService
 from .models import BackupIn, BackupOut, ResetOut, RestoreIn, RestoreOut
 
 

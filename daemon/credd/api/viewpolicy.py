@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credd_client.errors import CreddError, Forbidden
 
-from ..service import CredentialService
+from ..operations import CredentialService
 from ..store.records import utc_now
 from ..views.manager import view_in
 from ..views.policy import Answer, decide

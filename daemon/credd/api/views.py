@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from credd_client.errors import InvalidRequest
 
-from ..service import CredentialService
+from ..operations import CredentialService
 from ..views.manager import Views
 from ..views.policy import check_view_name
 from .models import ViewIn, ViewList, ViewStatus

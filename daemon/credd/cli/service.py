@@ -37,8 +37,8 @@ def register(commands: Any) -> None:
     service.set_defaults(run=run_service)
 
 
-def _login_service(strict: bool = False) -> Any:
-    from ..login_service import Setup, for_platform
+def _at_login(strict: bool = False) -> Any:
+    from ..at_login import Setup, for_platform
     from ..paths import resolve_paths
 
     return for_platform(Setup.current(resolve_paths(), strict=strict))
@@ -49,10 +49,10 @@ def run_service(args: argparse.Namespace) -> int:
         print("credd: --strict goes with `credd service install`", file=sys.stderr)
         return 2
     if args.action == "install":
-        return install(_login_service(args.strict))
+        return install(_at_login(args.strict))
     if args.action == "uninstall":
-        return uninstall(_login_service())
-    return status(_login_service(), _login_service(strict=True))
+        return uninstall(_at_login())
+    return status(_at_login(), _at_login(strict=True))
 
 
 def _write(path: Any, data: bytes) -> None:

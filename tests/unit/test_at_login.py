@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from credd.login_service import (
+from credd.at_login import (
     LaunchAgent,
     Setup,
     SystemdUserService,
