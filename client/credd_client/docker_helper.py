@@ -17,7 +17,7 @@ import json
 import sys
 
 from .client import Client
-from .errors import CreddError, DaemonUnavailable, NotFound
+from .errors import CreddError, DaemonTimeout, DaemonUnavailable, NotFound
 from .names import docker_name, docker_server
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -106,7 +106,7 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     except NotFound:
         stdout.write(f"{NOT_FOUND}\n")
         return 1
-    except DaemonUnavailable as exc:
+    except (DaemonUnavailable, DaemonTimeout) as exc:  # none listening, or one too slow
         stderr.write(f"{PROG}: {exc.message}\n")
         if action == "list":  # nothing to list: docker goes on without credentials
             stdout.write("{}\n")

@@ -22,7 +22,7 @@ import contextlib
 import sys
 
 from .client import Client
-from .errors import CreddError, DaemonUnavailable, NotFound
+from .errors import CreddError, DaemonTimeout, DaemonUnavailable, NotFound
 from .names import GitTarget
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -190,7 +190,9 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
                 store(client, request, attributes)
             else:
                 erase(client, request, attributes)
-    except DaemonUnavailable as exc:
+    except (DaemonUnavailable, DaemonTimeout) as exc:
+        # No answer (none listening, or one too slow): git goes on to its other helpers or
+        # a prompt, as it would without credd.
         stderr.write(f"{PROG}: {exc.message}\n")
         return 0
     except CreddError as exc:
