@@ -67,7 +67,8 @@ def error_codes(document: Document) -> set[str]:
     and in any case every code of the shared exception tree."""
     declared = _schemas(document)["ErrorDetail"]["properties"]["code"].get("enum", [])
     tree = {cls.code for cls in _all_subclasses(errors.CreddError)}
-    return set(declared) | tree - {"daemon_unavailable", "protocol_error"}
+    # Raised by the clients themselves, never sent by the daemon.
+    return set(declared) | tree - {"daemon_unavailable", "daemon_timeout", "protocol_error"}
 
 
 def _all_subclasses(cls: type[errors.CreddError]) -> set[type[errors.CreddError]]:
