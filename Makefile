@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := install
-.PHONY: install run system-deps oauth-server lint fmt test check lock bench
+.PHONY: install run system-deps oauth-server lint fmt test check lock bench soak
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ check: test
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
 bench: system-deps install
 	$(BIN)/python -m benchmarks
+
+# Not part of `make test` (minutes): background refresh against the real OAuth server under
+# 503 storms, hung endpoints, SIGTERM and SIGKILL; SOAK_LIFETIMES=720 for a release.
+soak: system-deps install oauth-server
+	$(BIN)/python -m benchmarks.soak
 
 # Regenerate constraints.txt: resolve the newest releases that fit pyproject.toml and
 # requirements-dev.txt in a throw-away venv and pin all of them.
