@@ -5,12 +5,16 @@ One `oauth2` credential, logged in with the project's real authorization server
 reached through a proxy (tests/support/token_proxy.py) that the soak switches to fail. For
 SOAK_LIFETIMES access token lifetimes (default 30; 720 for a release: a month of hourly
 tokens) of SOAK_LIFETIME seconds each (default 4), it runs `credd get` again and again while
-it injects, at random (SOAK_SEED), one fault at a time:
+it injects, at random (SOAK_SEED), one fault at a time, of these kinds (SOAK_FAULTS, a comma
+separated list, picks some):
 
     503     a storm: the endpoint answers 503 for 0.5 to 2 lifetimes
     hang    the endpoint takes each request and answers nothing, for 0.5 to 2 lifetimes
     sigterm the daemon is stopped (SIGTERM) and started again
     sigkill the daemon is killed (SIGKILL) and started again
+    window  (only when SOAK_FAULTS names it) a SIGKILL aimed at the window: once the server
+            has answered a refresh, before the daemon has the answer; the grant is lost by
+            design, and the soak shows it attributed and counted
 
 and checks:
 
@@ -34,6 +38,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,8 +58,9 @@ NAME = "soak"
 # machine. The daemon's own wait is ANSWER_WITHIN.
 PROCESS_ALLOWANCE = 2.0
 GET_LIMIT = ANSWER_WITHIN + PROCESS_ALLOWANCE
-FAULT_CHANCE = 0.04  # per `credd get`, when no fault is on
+FAULT_CHANCE = 0.05  # per `credd get`, when no fault is on
 KINDS = ("503", "hang", "sigterm", "sigkill")
+AIMED = "window"
 VERBOSE = os.environ.get("SOAK_VERBOSE") == "1"  # every get and fault on stderr
 REFRESHED_MESSAGES = ("has expired and refreshing failed", "has expired and its refresh is")
 
@@ -72,7 +78,8 @@ class Figures:
     failures: list[str] = field(default_factory=list)
 
     def line(self, refreshes: int) -> str:
-        faults = " ".join(f"{kind}={self.faults[kind]}" for kind in KINDS)
+        kinds = KINDS + ((AIMED,) if self.faults[AIMED] else ())
+        faults = " ".join(f"{kind}={self.faults[kind]}" for kind in kinds)
         return (
             f"soak: lifetimes={self.lifetimes} ({self.lifetime} s) refreshes={refreshes} "
             f"faults: {faults} gets={sum(self.gets.values())} (ok={self.gets['ok']} "
@@ -84,8 +91,16 @@ class Figures:
 
 
 class Soak:
-    def __init__(self, env: Environment, lifetimes: int, lifetime: int, rng: random.Random):
+    def __init__(
+        self,
+        env: Environment,
+        lifetimes: int,
+        lifetime: int,
+        rng: random.Random,
+        kinds: tuple[str, ...] = KINDS,
+    ) -> None:
         self.world = env
+        self.kinds = kinds
         self.rng = rng
         self.figures = Figures(lifetimes, lifetime)
         self.env = env.credd_env()
@@ -141,7 +156,7 @@ class Soak:
 
     def fault(self) -> float | None:
         """Inject one fault; for a timed one, when it ends (monotonic), else None."""
-        kind = self.rng.choice(KINDS)
+        kind = self.rng.choice(self.kinds)
         self.figures.faults[kind] += 1
         if VERBOSE:
             print(f"fault {kind}", file=sys.stderr)
@@ -153,6 +168,8 @@ class Soak:
             code = self.daemon.stop()
             if code != 0:
                 self.fail(f"credd serve exited with {code} on SIGTERM")
+        elif kind == AIMED:
+            self.kill_in_the_window()
         else:
             self.kills.append(time.monotonic())
             self.daemon.kill()
@@ -162,6 +179,23 @@ class Soak:
                 time.sleep(0.01)
         self.daemon = self._start()
         return None
+
+    def kill_in_the_window(self) -> None:
+        fired = threading.Event()
+        daemon = self.daemon
+
+        def kill() -> None:  # in the proxy's thread, the server's answer in hand
+            self.proxy.on_answer = None
+            self.kills.append(time.monotonic())
+            daemon.kill()
+            fired.set()
+
+        self.proxy.on_answer = kill
+        if not fired.wait(3 * self.figures.lifetime):  # no refresh came: an ordinary kill
+            self.proxy.on_answer = None
+            if not fired.is_set():
+                self.kills.append(time.monotonic())
+                daemon.kill()
 
     def end_fault(self) -> None:
         self.proxy.mode = "pass"
@@ -290,6 +324,9 @@ def main() -> int:
     lifetimes = int(os.environ.get("SOAK_LIFETIMES", "30"))
     lifetime = int(os.environ.get("SOAK_LIFETIME", "4"))
     seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 32))))
+    kinds = tuple(os.environ.get("SOAK_FAULTS", ",".join(KINDS)).split(","))
+    if not kinds or not set(kinds) <= {*KINDS, AIMED}:
+        raise SystemExit(f"SOAK_FAULTS: a comma separated list of {', '.join(KINDS)}, {AIMED}")
     print(
         f"soak: {lifetimes} lifetimes of {lifetime} s (about {lifetimes * lifetime / 60:.0f} "
         f"min), SOAK_SEED={seed}",
@@ -298,7 +335,7 @@ def main() -> int:
     )
     with Environment(Sizes.quick()) as env:
         os.environ["DBUS_SESSION_BUS_ADDRESS"] = env.env["DBUS_SESSION_BUS_ADDRESS"]
-        soak = Soak(env, lifetimes, lifetime, random.Random(seed))
+        soak = Soak(env, lifetimes, lifetime, random.Random(seed), kinds)
         try:
             soak.run()
         finally:

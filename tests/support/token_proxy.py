@@ -8,6 +8,8 @@
         proxy.release()           # drop every held request: the connection closes, no answer
         proxy.hanging             # requests held right now
         proxy.exchanges           # every forwarded request: when, which refresh token, answer
+        proxy.on_answer = f       # called once the real server has answered, before the
+                                  # answer is passed on (to kill the daemon in that window)
 
 A held request was never forwarded, so the refresh token it carries is still good at the
 server; credd cannot know that (a request out with no answer may have been taken) and must
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -30,6 +33,13 @@ import httpx
 
 Mode = Literal["pass", "hang", "503"]
 _FORWARDED_HEADERS = ("content-type", "authorization", "accept")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client gone mid-answer (a daemon killed while waiting): no traceback
 
 
 @dataclass
@@ -50,6 +60,7 @@ class TokenProxy:
         self.requests = 0  # every request that arrived, whatever became of it
         self.forwarding = 0  # forwarded, answer not back yet
         self.exchanges: list[Exchange] = []
+        self.on_answer: Callable[[], None] | None = None
         self._lock = threading.Lock()
         self._held: list[threading.Event] = []
         self._http = httpx.Client(timeout=60)
@@ -63,8 +74,7 @@ class TokenProxy:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet: nothing of a request reaches a log
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -132,15 +142,21 @@ class TokenProxy:
         finally:
             with self._lock:
                 self.forwarding -= 1
+        hook = self.on_answer
+        if hook is not None:
+            hook()
         self._answer(handler, response.status_code, response.content)
 
     @staticmethod
     def _answer(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except OSError:  # the client is gone (a daemon killed while waiting): nothing to do
+            handler.close_connection = True
 
 
 _KEPT = (
