@@ -28,7 +28,8 @@ and checks:
   expires it tries the old one once; see daemon/credd/oauth/schedule.py). Such losses are
   counted, the soak logs in again and goes on; any other loss fails the run.
 
-It prints one line of figures and exits 1 if any check failed (each failure on stderr).
+It prints one line of figures and exits 1 if any check failed (each failure on stderr);
+SOAK_VERBOSE=1 also prints every get and fault as it happens.
 """
 
 from __future__ import annotations
