@@ -493,8 +493,9 @@ def test_a_hung_endpoint_gets_the_valid_token_then_refresh_failed_never_a_hang(
         )
         got = credd(env, "get", "hung")
         assert got.returncode == 0, got.stderr
+        # The token of the login, valid: answered at least 1.5 s before its computed expiry
+        # (not introspected here: on a loaded machine that could come after it expired).
         assert got.stdout.strip() == before.secret
-        assert active(server, env, "hung", before.secret)
         assert proxy.hanging == 1  # answered without the refresh
         wait_for("expiry", lambda: datetime.now(UTC) > expires)
         failed = credd(env, "get", "hung")
