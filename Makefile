@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 TS_CLIENT := client/typescript
 
 .DEFAULT_GOAL := all
-.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench dist
+.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench dist soak
 
 all: install go
 
@@ -126,6 +126,11 @@ check: test
 # temporary CREDD_HOME, and one table of credd beside its baselines. See README, Performance.
 bench: system-deps install go jvm ts-client
 	$(BIN)/python -m benchmarks
+
+# Not part of `make test` (minutes): background refresh against the real OAuth server under
+# 503 storms, hung endpoints, SIGTERM and SIGKILL; SOAK_LIFETIMES=720 for a release.
+soak: system-deps install oauth-server
+	$(BIN)/python -m benchmarks.soak
 
 # Both distributions, wheel and sdist each, checked by twine: `pip install --find-links dist
 # credd` installs credd from these files (credd-client among them) and the rest from the index.

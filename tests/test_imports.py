@@ -85,6 +85,7 @@ def test_public_names() -> None:
         "Client",
         "CreddError",
         "Credential",
+        "DaemonTimeout",
         "DaemonUnavailable",
         "Forbidden",
         "InternalError",

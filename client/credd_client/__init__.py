@@ -7,6 +7,7 @@ from ._paths import socket_path
 from .client import Client
 from .errors import (
     CreddError,
+    DaemonTimeout,
     DaemonUnavailable,
     Forbidden,
     InternalError,
@@ -28,6 +29,7 @@ __all__ = [
     "Client",
     "CreddError",
     "Credential",
+    "DaemonTimeout",
     "DaemonUnavailable",
     "Forbidden",
     "InternalError",

@@ -9,7 +9,8 @@ Before a byte is sent, the socket's folder must be the user's own and the proces
 other end must run as the user: a socket is only a file name, and whoever answers on it
 receives every secret asked for.
 
-Errors of the socket layer are translated here, once, into `DaemonUnavailable`,
+Errors of the socket layer are translated here, once, into `DaemonUnavailable` (nothing
+listens), `DaemonTimeout` (a daemon took the request and did not answer in time),
 `Forbidden` and `ProtocolError`. Their messages never quote what was sent or received.
 """
 
@@ -21,7 +22,7 @@ import struct
 import sys
 
 from ._paths import check_socket_folder, daemon_uid, owner_alive
-from .errors import DaemonUnavailable, Forbidden, ProtocolError
+from .errors import DaemonTimeout, DaemonUnavailable, Forbidden, ProtocolError
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
 if TYPE_CHECKING:
@@ -196,8 +197,9 @@ class UnixTransport:
             response, keep_alive = _read_response(first, self._reader, method)
         except TimeoutError as exc:
             self.close()
-            raise DaemonUnavailable(
-                f"the daemon did not answer within {self.timeout:g} s (socket {self.path})"
+            raise DaemonTimeout(
+                f"credd did not answer within {self.timeout:g} s (socket {self.path}); it is "
+                "running but busy or stuck: `credd status` and its log say more"
             ) from exc
         except OSError as exc:
             self.close()

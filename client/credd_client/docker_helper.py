@@ -17,7 +17,7 @@ import json
 import sys
 
 from .client import Client
-from .errors import CreddError, DaemonUnavailable, Forbidden, NotFound
+from .errors import CreddError, DaemonTimeout, DaemonUnavailable, Forbidden, NotFound
 from .names import docker_name, docker_server
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -119,7 +119,7 @@ def _failed(action: str, exc: CreddError, stdout: TextIO, stderr: TextIO) -> int
         # A read-only view: docker login and logout go on; the laptop's credd keeps its own.
         stderr.write(f"{PROG}: {action} not done: {exc.message}\n")
         return 0
-    if isinstance(exc, DaemonUnavailable):
+    if isinstance(exc, DaemonUnavailable | DaemonTimeout):  # none listening, or one too slow
         stderr.write(f"{PROG}: {exc.message}\n")
         if action == "list":  # nothing to list: docker goes on without credentials
             stdout.write("{}\n")

@@ -1,7 +1,8 @@
 """The one exception tree, shared in meaning with the daemon's wire error codes.
 
     CreddError
-    ├── DaemonUnavailable    no socket, or nobody answering          exit 3
+    ├── DaemonUnavailable    no socket, or nothing listening          exit 3
+    ├── DaemonTimeout        connected, but no answer in time         exit 1
     ├── ProtocolError        an answer that makes no sense            exit 1
     ├── InvalidRequest       the request is malformed                 exit 2
     │   └── PayloadTooLarge  a body over the daemon's limit           exit 2
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 __all__ = [
     "CreddError",
+    "DaemonTimeout",
     "DaemonUnavailable",
     "Forbidden",
     "InternalError",
@@ -57,6 +59,13 @@ class DaemonUnavailable(CreddError):
     code = "daemon_unavailable"
     status = 503
     exit_code = 3
+
+
+class DaemonTimeout(CreddError):
+    """A daemon took the connection and did not answer in time: slow, not absent."""
+
+    code = "daemon_timeout"
+    status = 504
 
 
 class ProtocolError(CreddError):
@@ -126,6 +135,7 @@ _BY_CODE: dict[str, type[CreddError]] = {
     cls.code: cls
     for cls in (
         DaemonUnavailable,
+        DaemonTimeout,
         ProtocolError,
         InvalidRequest,
         PayloadTooLarge,

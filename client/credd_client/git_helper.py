@@ -29,7 +29,7 @@ import sys
 import time
 
 from .client import Client
-from .errors import CreddError, DaemonUnavailable, Forbidden, NotFound
+from .errors import CreddError, DaemonTimeout, DaemonUnavailable, Forbidden, NotFound
 from .names import GitTarget
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
@@ -256,7 +256,9 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
                 store(client, request, attributes)
             else:
                 erase(client, request, attributes)
-    except DaemonUnavailable as exc:
+    except (DaemonUnavailable, DaemonTimeout) as exc:
+        # No answer (none listening, or one too slow): git goes on to its other helpers or
+        # a prompt, as it would without credd.
         stderr.write(f"{PROG}: {exc.message}\n")
         return 0
     except Forbidden as exc:

@@ -24,6 +24,7 @@ from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
 from tests.support.oauth_server import SERVER_DIR, OAuthServer, complete_login
 from tests.support.requirements import require_path, require_program
+from tests.support.token_proxy import TokenProxy, route_through
 
 pytestmark = pytest.mark.integration
 
@@ -247,14 +248,16 @@ def test_twenty_processes_at_expiry_share_one_refresh(
     run_daemon: Callable[..., DaemonProcess],
     headless_credd_env: dict[str, str],
 ) -> None:
-    server = start_server(6)
+    server = start_server(12)
     env = headless_credd_env
     run_daemon()
     assert login(env, "shared", server.issuer).returncode == 0
     old = secrets_of(env, "shared").secret
     # The refresh, once started, takes a while: all twenty arrive while it is in flight.
+    # A while under the bound of a GET's wait and under what the old token has left (the
+    # margin, 4 s), so each waits for the new token rather than being answered the old one.
     server.reset()
-    server.fault("delay", count=1, ms=4000)
+    server.fault("delay", count=1, ms=1500)
     due = parse(stored(env, "shared").next_refresh_at)
     wait_for("the refresh time", lambda: datetime.now(UTC) > due)
     program = shutil.which("credd", path=env["PATH"])
@@ -461,3 +464,84 @@ def test_tokens_from_a_real_login_appear_only_where_asked_for(
     for value in values:
         for text in texts:
             assert value not in text
+
+
+# --- every answer within a bound (a hung token endpoint) ----------------------------------
+
+
+def test_a_hung_endpoint_gets_the_valid_token_then_refresh_failed_never_a_hang(
+    start_server: Callable[[int], OAuthServer],
+    run_daemon: Callable[..., DaemonProcess],
+    headless_credd_env: dict[str, str],
+) -> None:
+    """Issue 11: a 10 s token (margin 3.3 s), a token endpoint that takes the connection and
+    never answers, `credd get` 3.1 s before expiry: the still-valid token, answered while
+    valid. Once it has expired: `refresh_failed` naming the silent endpoint, not a client
+    timeout. The refresh token is sent once, and the refresh completes once it answers."""
+    server = start_server(10)
+    env = headless_credd_env
+    run_daemon(refresh_margin=3.3)
+    assert login(env, "hung", server.issuer).returncode == 0
+    with TokenProxy(server.issuer + "/token") as proxy:
+        route_through(env["CREDD_SOCKET"], "hung", proxy.url)
+        proxy.mode = "hang"
+        before = secrets_of(env, "hung")
+        expires = parse(before.expires_at)
+        wait_for("the refresh to be out", lambda: proxy.hanging == 1)
+        wait_for(
+            "3.1 s before expiry", lambda: datetime.now(UTC) >= expires - timedelta(seconds=3.1)
+        )
+        got = credd(env, "get", "hung")
+        assert got.returncode == 0, got.stderr
+        # The token of the login, valid: answered at least 1.5 s before its computed expiry
+        # (not introspected here: on a loaded machine that could come after it expired).
+        assert got.stdout.strip() == before.secret
+        assert proxy.hanging == 1  # answered without the refresh
+        wait_for("expiry", lambda: datetime.now(UTC) > expires)
+        failed = credd(env, "get", "hung")
+        assert failed.returncode == 1
+        host = proxy.url.split("/")[2]
+        assert "has expired and its refresh is not done" in failed.stderr
+        assert f"the token endpoint at {host} has not answered the request sent at" in failed.stderr
+        assert "then tries again" in failed.stderr
+        assert "did not answer within 10 s" not in failed.stderr
+        assert proxy.requests == 1
+        proxy.mode = "pass"
+        proxy.release()  # the connection closes unanswered: an unknown outcome, then a retry
+        wait_for("the retry", lambda: stored(env, "hung").expires_at != before.expires_at)
+        after = credd(env, "get", "hung")
+        assert after.returncode == 0, after.stderr
+        assert active(server, env, "hung", after.stdout.strip())
+    assert server.stats()["refresh_requests"] == 1
+
+
+def test_a_hung_issuer_does_not_hold_up_another_one(
+    start_server: Callable[[int], OAuthServer],
+    run_daemon: Callable[..., DaemonProcess],
+    headless_credd_env: dict[str, str],
+) -> None:
+    stuck, fine = start_server(60), start_server(6)
+    env = headless_credd_env
+    run_daemon()
+    assert login(env, "stuck", stuck.issuer).returncode == 0
+    assert login(env, "fine", fine.issuer).returncode == 0
+    client = secrets_of(env, "fine")
+    with TokenProxy(stuck.issuer + "/token") as proxy:
+        route_through(env["CREDD_SOCKET"], "stuck", proxy.url)
+        proxy.mode = "hang"
+        forced = credd(env, "refresh", "stuck")  # bounded too: the refresh goes on
+        assert forced.returncode == 1
+        assert "is not done" in forced.stderr
+        assert "has not answered" in forced.stderr
+        assert proxy.hanging == 1
+        tokens = set()
+        for _ in range(8):  # more than a lifetime of the other credential's tokens
+            got = credd(env, "get", "fine")
+            assert got.returncode == 0, got.stderr
+            answer = fine.introspect(got.stdout.strip(), client.client_id, client.client_secret)
+            assert answer["active"] is True
+            tokens.add(got.stdout.strip())
+            time.sleep(1)
+        assert len(tokens) >= 2  # refreshed meanwhile, at the other issuer
+        assert proxy.hanging == 1  # all of it while the hung refresh was in flight
+        proxy.release()

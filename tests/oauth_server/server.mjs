@@ -3,7 +3,8 @@
 //   node server.mjs            listens on a free port, prints {"issuer": "http://127.0.0.1:N"}
 //                              on its first line of standard output, serves until killed
 //
-// Environment: ACCESS_TOKEN_TTL (seconds, default 5).
+// Environment: ACCESS_TOKEN_TTL (seconds, default 5); GRANT_TTL (seconds, default 3600: how
+// long a login's grant and refresh tokens last, longer for a soak).
 // Turned on: dynamic registration (RFC 7591), PKCE, the device grant (RFC 8628), revocation
 // (RFC 7009, which revokes the whole grant for a refresh token), introspection, refresh
 // token rotation (reuse of a rotated refresh token revokes the grant), and the provider's
@@ -23,6 +24,7 @@ import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const ttl = Number(process.env.ACCESS_TOKEN_TTL || '5');
+const grantTtl = Number(process.env.GRANT_TTL || '3600');
 
 const state = {
   refreshRequests: 0, faultedRequests: 0, fault: null, faultCount: 0, delayMs: 3000,
@@ -53,10 +55,10 @@ server.listen(0, '127.0.0.1', () => {
       AccessToken: ttl,
       AuthorizationCode: 60,
       DeviceCode: 120,
-      Grant: 3600,
+      Grant: grantTtl,
       Interaction: 600,
-      RefreshToken: 3600,
-      Session: 3600,
+      RefreshToken: grantTtl,
+      Session: grantTtl,
     },
   });
   provider.use(async (ctx, next) => {

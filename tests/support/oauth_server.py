@@ -30,9 +30,10 @@ _INPUT = re.compile(r"<input\b([^>]*)>", re.S | re.I)
 
 
 class OAuthServer:
-    def __init__(self, node: str, access_token_ttl: int = 5) -> None:
+    def __init__(self, node: str, access_token_ttl: int = 5, grant_ttl: int = 3600) -> None:
         self.node = node
         self.access_token_ttl = access_token_ttl
+        self.grant_ttl = grant_ttl
         self.proc: subprocess.Popen[str] | None = None
         self.issuer = ""
         self.log: list[str] = []
@@ -44,7 +45,11 @@ class OAuthServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env={"ACCESS_TOKEN_TTL": str(self.access_token_ttl), "PATH": "/usr/bin:/bin"},
+            env={
+                "ACCESS_TOKEN_TTL": str(self.access_token_ttl),
+                "GRANT_TTL": str(self.grant_ttl),
+                "PATH": "/usr/bin:/bin",
+            },
         )
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline()  # blocks until the server listens (or dies)

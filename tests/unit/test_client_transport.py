@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 import pytest
 
-from credd_client import DaemonUnavailable, Forbidden, ProtocolError
+from credd_client import DaemonTimeout, DaemonUnavailable, Forbidden, ProtocolError
 from credd_client._transport import UnixTransport
 
 OK_EMPTY_OBJECT = (
@@ -436,8 +436,10 @@ def test_daemon_that_does_not_answer_in_time(
 
     start_server(serve)
     transport = UnixTransport(os.path.join(folder, "s.sock"), timeout=0.2)
-    with pytest.raises(DaemonUnavailable, match=r"did not answer within 0\.2 s"):
+    with pytest.raises(DaemonTimeout, match=r"^credd did not answer within 0\.2 s") as caught:
         transport.request("GET", "/v1/status")
+    assert not isinstance(caught.value, DaemonUnavailable)  # slow is not absent
+    assert caught.value.exit_code == 1
     transport.close()
 
 

@@ -425,7 +425,7 @@ async def test_a_slow_endpoint_does_not_hold_back_a_token_that_still_works(
 ) -> None:
     from credd.oauth import refresher as module
 
-    monkeypatch.setattr(module, "FRESH_WAIT", 0.05)
+    monkeypatch.setattr(module, "ANSWER_WITHIN", 0.05)
     clock = Clock()
     endpoint = Endpoint(granted("A2", "R2"))
     endpoint.gate = asyncio.Event()
@@ -437,3 +437,134 @@ async def test_a_slow_endpoint_does_not_hold_back_a_token_that_still_works(
     await refresher.refresh_now("n")
     assert endpoint.presented == ["R1"]
     assert stored(vault, "n").refresh_token == "R2"
+
+
+class RunningClock(Clock):
+    """A clock that moves with real time, from wherever the test set it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = 0.0
+        self.started = asyncio.get_running_loop().time()
+
+    def __call__(self) -> datetime:
+        elapsed = asyncio.get_running_loop().time() - self.started
+        return START + timedelta(seconds=self.offset + elapsed)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class Hosts:
+    """A token endpoint per host: those in ``hung`` never answer until released."""
+
+    def __init__(self, *hung: str) -> None:
+        self.hung = set(hung)
+        self.release = asyncio.Event()
+        self.presented: list[str] = []
+        self.answered: list[str] = []
+
+    async def post(self, request: TokenRequest) -> tuple[int, bytes]:
+        self.presented.append(request.form["refresh_token"])
+        host = request.url.split("/")[2]
+        if host in self.hung:
+            await self.release.wait()
+        self.answered.append(host)
+        token = request.form["refresh_token"]
+        answer = granted(f"{token}-access", f"{token}-next", expires_in=10)
+        assert not isinstance(answer, Exception)
+        return answer
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_valid_token_is_answered_while_valid_when_the_endpoint_hangs(
+    vault: Vault,
+) -> None:
+    """Issue 11: a 10 s token (margin 3.3 s) asked for 3.1 s before expiry, its refresh
+    hanging: the answer is the still-valid token, not a failure once it has expired."""
+    clock = RunningClock()
+    endpoint = Hosts("as.example")
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 10))
+    clock.advance(10 - 3.1)
+    result = await asyncio.wait_for(refresher.fresh(vault.state().credentials["n"]), 10)
+    assert result.secret == "A1"
+    assert stored(vault, "n").expires_at > clock()  # type: ignore[operator]
+    assert endpoint.presented == ["R1"]
+    assert endpoint.answered == []  # still hanging: answered without it
+    endpoint.release.set()
+    await refresher.refresh_now("n")
+    assert endpoint.presented == ["R1"]
+    assert (await refresher.fresh(vault.state().credentials["n"])).secret == "R1-access"
+
+
+async def test_an_expired_token_with_a_hung_endpoint_fails_within_the_bound(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credd.oauth import refresher as module
+
+    monkeypatch.setattr(module, "ANSWER_WITHIN", 0.2)
+    clock = RunningClock()
+    endpoint = Hosts("as.example")
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 10))
+    clock.advance(11)
+    with pytest.raises(RefreshFailed) as caught:
+        await asyncio.wait_for(refresher.fresh(vault.state().credentials["n"]), 10)
+    message = caught.value.message
+    assert "has expired and its refresh is not done" in message
+    assert "the token endpoint at as.example has not answered the request sent at" in message
+    assert "(refresh_timeout), then tries again" in message
+    # The next GET does not wait for a request already out longer than the bound, and the
+    # refresh token is not sent a second time meanwhile.
+    await asyncio.sleep(0.25)
+    with pytest.raises(RefreshFailed, match="has not answered"):
+        await asyncio.wait_for(refresher.fresh(vault.state().credentials["n"]), 0.1)
+    with pytest.raises(RefreshFailed, match="is not done"):
+        await asyncio.wait_for(refresher.refresh_now("n"), 10)
+    assert endpoint.presented == ["R1"]
+    endpoint.release.set()  # the refresh went on in the background, and is stored
+    for _ in range(200):
+        if stored(vault, "n").refresh_token == "R1-next":
+            break
+        await asyncio.sleep(0.01)
+    assert (await refresher.fresh(vault.state().credentials["n"])).secret == "R1-access"
+    assert endpoint.presented == ["R1"]
+
+
+async def test_a_hung_issuer_does_not_delay_another_credential(vault: Vault) -> None:
+    clock = RunningClock()
+    endpoint = Hosts("hung.example")
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("hung", 10, token_endpoint="https://hung.example/token"))
+    store(vault, refresher, oauth2("other", 10, refresh="O1"))
+    clock.advance(11)  # both expired
+    hung = asyncio.create_task(refresher.refresh_now("hung"))
+    await asyncio.sleep(0.05)
+    result = await asyncio.wait_for(refresher.fresh(vault.state().credentials["other"]), 10)
+    assert result.secret == "O1-access"
+    assert not hung.done()  # answered while the hung refresh is in flight
+    endpoint.release.set()
+    await hung
+    assert sorted(endpoint.presented) == ["O1", "R1"]
+
+
+async def test_a_failing_endpoint_is_named_with_the_outage_start_and_next_attempt(
+    vault: Vault,
+) -> None:
+    clock = Clock()
+    endpoint = Endpoint((503, b"down"))
+    refresher = make(vault, endpoint, clock)
+    store(vault, refresher, oauth2("n", 300))
+    clock.advance(250)
+    await refresher.fresh(vault.state().credentials["n"])
+    first = clock.now
+    clock.advance(60)  # expired, and the retry is due
+    with pytest.raises(RefreshFailed) as caught:
+        await refresher.fresh(vault.state().credentials["n"])
+    message = caught.value.message
+    assert "the token endpoint at as.example answered HTTP 503" in message
+    assert f"failing since {first:%Y-%m-%dT%H:%M:%S}" in message
+    assert "next attempt at" in message

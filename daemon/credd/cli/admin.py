@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from credd_client import Client, DaemonUnavailable
+from credd_client import Client, DaemonTimeout, DaemonUnavailable
 
 from .. import __version__
 
@@ -39,6 +39,12 @@ def run_status(args: argparse.Namespace) -> int:
             print(json.dumps({"running": False}))
         else:
             print(f"credd is not running: {exc.message}")
+        return exc.exit_code
+    except DaemonTimeout as exc:  # running, since it took the connection, but no answer
+        if args.json:
+            print(json.dumps({"running": True, "answered": False, "error": exc.message}))
+        else:
+            print(f"credd is running but did not answer: {exc.message}")
         return exc.exit_code
     if status.get("version") != __version__:
         print(

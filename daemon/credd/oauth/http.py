@@ -44,6 +44,7 @@ _BEFORE_SENDING = (
 
 class HttpxTokenEndpoint:
     def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
         self._client = httpx.AsyncClient(
             timeout=timeout, follow_redirects=False, headers={"User-Agent": "credd"}
         )
@@ -55,9 +56,17 @@ class HttpxTokenEndpoint:
                 request.url, data=dict(request.form), headers=dict(request.headers)
             )
         except _BEFORE_SENDING as exc:
-            raise NotSent(f"cannot reach {host} ({type(exc).__name__})") from None
+            raise NotSent(
+                f"cannot reach the token endpoint at {host} ({type(exc).__name__})"
+            ) from None
+        except (httpx.ReadTimeout, httpx.WriteTimeout):
+            raise MaybeSent(
+                f"the token endpoint at {host} did not answer within {self.timeout:g} s"
+            ) from None
         except httpx.TransportError as exc:
-            raise MaybeSent(f"no answer from {host} ({type(exc).__name__})") from None
+            raise MaybeSent(
+                f"the token endpoint at {host} gave no answer ({type(exc).__name__})"
+            ) from None
         except httpx.HTTPError as exc:
             raise NotSent(f"cannot send to {host} ({type(exc).__name__})") from None
         return response.status_code, response.content

@@ -14,6 +14,11 @@
   refresh token is sent, the store records that a refresh started (`refresh_started_at`),
   so a daemon that died with the request out finds the unknown outcome at its next start
   instead of sending the possibly spent token again at once.
+- Every answer within a bound: a GET (or POST .../refresh) waits for a refresh at most
+  ANSWER_WITHIN seconds, and a token still valid when the GET came is answered before it
+  stops being valid (schedule.wait_until). Past that the refresh goes on in the background
+  and the GET answers the valid token, or `refresh_failed` saying what the token endpoint
+  did, since when, and when the next attempt is.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import random
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from credd_client.errors import CreddError, InvalidRequest, NeedsLogin, NotFound, RefreshFailed
 
@@ -45,8 +51,12 @@ log = logging.getLogger(__name__)
 # another process changed).
 MAX_SLEEP = 30.0
 STOP_GRACE = 5.0
-# How long a GET waits for a refresh while the current access token is still usable.
-FRESH_WAIT = 5.0
+# The longest a GET waits for a refresh. Clients give up after 10 s (the Python client's
+# default, which the CLI and the helpers use), and the rest of a request needs room too: an
+# unlock through the keyring, a cold process start on a loaded machine. A token endpoint in
+# working order answers in well under a second, so one still silent after 3 s is having an
+# outage, and a client is better served by an answer that says so than by a longer wait.
+ANSWER_WITHIN = 3.0
 
 
 def login_command(credential: Credential) -> str:
@@ -83,6 +93,10 @@ class Refresher:
         self._attempts: dict[str, int] = {}
         self._unsaved: dict[str, _Unsaved] = {}
         self._held: dict[str, datetime] = {}
+        # For the messages of GETs that cannot wait: when the request in flight was sent, and
+        # since when refreshes have failed (in memory: a restart starts counting again).
+        self._sent_at: dict[str, datetime] = {}
+        self._failing_since: dict[str, datetime] = {}
         self._wake = asyncio.Event()
         # Refreshes due together share durable writes; each change still stands alone.
         self.committer = GroupCommit(self._write)
@@ -138,6 +152,7 @@ class Refresher:
                 rand=self.rand(),
             )
         fields = replace(oauth, status="ok", last_error=None, next_refresh_at=next_refresh)
+        self._failing_since.pop(credential.name, None)
         return credential.replace(oauth=fields)
 
     async def fresh(self, credential: Credential) -> Credential:
@@ -149,12 +164,13 @@ class Refresher:
         oauth = credential.oauth
         if oauth is None:
             return credential
+        name = credential.name
         now = self.clock()
         if oauth.status != "needs_login" and schedule.due(oauth, now):
-            # A token that still works is not held back long for a slow token endpoint.
-            wait = FRESH_WAIT if schedule.usable(oauth, now) else None
-            await self._refresh(credential.name, wait)
-            credential = self._stored(credential.name)
+            # Bounded, and a token that still works is answered before it stops working.
+            until = schedule.wait_until(now, oauth, ANSWER_WITHIN, self._sent_at.get(name))
+            await self._refresh(name, (until - now).total_seconds())
+            credential = self._stored(name)
             oauth = credential.oauth
             if oauth is None:  # replaced meanwhile by a plain secret
                 return credential
@@ -167,6 +183,11 @@ class Refresher:
                 f"the access token of {credential.name!r} has expired and there is no refresh "
                 f"token; run `{login_command(credential)}`"
             )
+        if name in self._inflight:
+            raise RefreshFailed(
+                f"the access token of {name!r} has expired and its refresh is not done: "
+                f"{self._pending(credential)}"
+            )
         raise RefreshFailed(self._failed_message(credential))
 
     async def refresh_now(self, name: str) -> Credential:
@@ -176,33 +197,66 @@ class Refresher:
             raise InvalidRequest(f"{name!r} is a plain secret, not an oauth2 credential")
         if credential.oauth.status == "needs_login" or credential.oauth.refresh_token is None:
             raise NeedsLogin(self._needs_login_message(credential))
-        await self._refresh(name)
+        done = await self._refresh(name, ANSWER_WITHIN)
         credential = self._stored(name)
         oauth = credential.oauth
         if oauth is None:
             return credential
+        if not done:
+            raise RefreshFailed(
+                f"refreshing {name!r} is not done: {self._pending(credential)}"
+                f"{self._still_served(oauth)}"
+            )
         if oauth.status == "needs_login":
             raise NeedsLogin(self._needs_login_message(credential))
         if oauth.status != "ok":
             why = oauth.last_error or "no answer"
-            still = ""
-            if schedule.usable(oauth, self.clock()) and oauth.expires_at is not None:
-                still = (
-                    f"; the current access token is served until {format_time(oauth.expires_at)}"
-                )
-            raise RefreshFailed(f"refreshing {name!r} failed: {why}{still}")
+            raise RefreshFailed(f"refreshing {name!r} failed: {why}{self._still_served(oauth)}")
         return credential
+
+    def _still_served(self, oauth: OAuthFields) -> str:
+        if schedule.usable(oauth, self.clock()) and oauth.expires_at is not None:
+            return f"; the current access token is served until {format_time(oauth.expires_at)}"
+        return ""
+
+    def _pending(self, credential: Credential) -> str:
+        """What a refresh still in flight is waiting for, for a client that cannot wait."""
+        oauth = credential.oauth
+        assert oauth is not None
+        host = urlsplit(oauth.token_endpoint).netloc or oauth.token_endpoint
+        now = self.clock()
+        since = self._failing_since.get(credential.name)
+        failing = "" if since is None else f"; refreshes have failed since {format_time(since)}"
+        sent = self._sent_at.get(credential.name)
+        if sent is None:  # waiting for a free slot, or for the store's write of its trace
+            return (
+                f"it has not been sent yet (at most {self.config.max_concurrent_refreshes} "
+                f"refreshes are in flight at once){failing}; it goes on in the background"
+            )
+        gives_up = sent + timedelta(seconds=self.config.refresh_timeout)
+        return (
+            f"the token endpoint at {host} has not answered the request sent at "
+            f"{format_time(sent)} ({(now - sent).total_seconds():.0f} s ago){failing}; "
+            f"credd waits for its answer in the background until {format_time(gives_up)} "
+            f"(refresh_timeout), then tries again"
+        )
 
     # --- refreshing ------------------------------------------------------------------------
 
-    async def _refresh(self, name: str, wait: float | None = None) -> None:
-        """Start a refresh of ``name`` or join the one in flight; wait for it (or ``wait`` s)."""
+    async def _refresh(self, name: str, wait: float | None = None) -> bool:
+        """Start a refresh of ``name`` or join the one in flight; wait for it (or ``wait`` s).
+
+        True when it is done, False when it goes on in the background.
+        """
         task = self._inflight.get(name)
         if task is None:
             task = self._spawn(name)
         # A caller that goes away (a client hung up) or stops waiting does not cancel it.
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(asyncio.shield(task), wait)
+        except TimeoutError:
+            return task.done()
+        return True
 
     def _spawn(self, name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(self._refresh_once(name), name="credd-refresh")
@@ -265,6 +319,7 @@ class Refresher:
             auth_method=oauth.token_endpoint_auth_method,
         )
         outcome: Outcome
+        self._sent_at[name] = self.clock()
         try:
             status, body = await self.endpoint.post(request)
         except NotSent as exc:
@@ -272,7 +327,10 @@ class Refresher:
         except MaybeSent as exc:
             outcome = Unknown(str(exc))
         else:
-            outcome = classify(status, body)
+            host = urlsplit(oauth.token_endpoint).netloc or None
+            outcome = classify(status, body, host)
+        finally:
+            self._sent_at.pop(name, None)
         now = self.clock()
         if isinstance(outcome, Granted):
             change = self._granted(credential, used, outcome, now)
@@ -306,6 +364,7 @@ class Refresher:
     ) -> ApplyRefresh:
         grant = outcome.grant
         self._attempts.pop(credential.name, None)
+        self._failing_since.pop(credential.name, None)
         expires_at = schedule.expiry(now, grant.expires_in)
         next_refresh = schedule.refresh_at(
             now,
@@ -341,6 +400,7 @@ class Refresher:
         self._attempts[name] = attempt + 1
         if isinstance(outcome, LoginNeeded):
             self._attempts.pop(name, None)
+            self._failing_since.pop(name, None)
             log.warning("%r needs a new login: %s", name, outcome.reason)
             return RecordFailure(
                 name=name,
@@ -349,6 +409,7 @@ class Refresher:
                 last_error=outcome.reason,
                 next_refresh_at=None,
             )
+        self._failing_since.setdefault(name, now)
         if isinstance(outcome, Unknown):
             at = schedule.after_unknown_outcome(now, oauth.expires_at, attempt)
             reason = (
@@ -445,8 +506,12 @@ class Refresher:
             f"run `{login_command(credential)}`"
         )
 
-    @staticmethod
-    def _failed_message(credential: Credential) -> str:
+    def _failed_message(self, credential: Credential) -> str:
         oauth = credential.oauth
         why = oauth.last_error if oauth is not None and oauth.last_error else "no answer"
-        return f"the access token of {credential.name!r} has expired and refreshing failed: {why}"
+        since = self._failing_since.get(credential.name)
+        failing = "" if since is None else f" (failing since {format_time(since)})"
+        return (
+            f"the access token of {credential.name!r} has expired and refreshing failed"
+            f"{failing}: {why}"
+        )

@@ -5,6 +5,9 @@
   jitter of up to half the margin (so tokens issued together do not all come back together).
 - Retries after a failure that left the refresh token unspent wait 2^attempt seconds
   (capped at five minutes), scaled by a random factor in [0.5, 1).
+- A GET waits for a refresh no longer than a bound (the refresher's ANSWER_WITHIN), and a
+  token still usable when the GET came is answered a moment before it stops being usable,
+  however the refresh is going (`wait_until`).
 - After an unknown outcome (the server may have rotated the token, the answer was lost) the
   next attempt waits until the access token has truly expired: until then the current token
   serves, and sending the refresh token again before that could only cost the grant sooner.
@@ -22,6 +25,9 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 # `expires_in` is whole seconds: a token may die up to a second before the computed time.
 EXPIRY_SLACK = timedelta(seconds=1)
+# A still-valid token answered because its refresh is late has at least this long left to
+# reach the client and be used.
+HANDOFF = timedelta(seconds=0.5)
 
 
 def refresh_margin(lifetime: float | None, configured: float | None = None) -> float:
@@ -92,3 +98,21 @@ def due(oauth: OAuthFields, now: datetime) -> bool:
         and oauth.next_refresh_at is not None
         and oauth.next_refresh_at <= now
     )
+
+
+def wait_until(
+    now: datetime, oauth: OAuthFields, bound: float, sent_at: datetime | None = None
+) -> datetime:
+    """The latest moment a GET arriving at ``now`` may wait for its credential's refresh.
+
+    Never more than ``bound`` seconds, nor more than ``bound`` after the refresh in flight was
+    sent (``sent_at``: an endpoint silent that long is having an outage, and waiting on does
+    not help). A token still usable at ``now`` is answered ``HANDOFF`` before it stops being
+    usable; one with less left than that is answered at once.
+    """
+    limit = now + timedelta(seconds=bound)
+    if sent_at is not None:
+        limit = min(limit, sent_at + timedelta(seconds=bound))
+    if oauth.expires_at is not None and usable(oauth, now):
+        limit = min(limit, oauth.expires_at - EXPIRY_SLACK - HANDOFF)
+    return max(now, limit)

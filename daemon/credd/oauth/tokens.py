@@ -117,22 +117,28 @@ def refresh_request(
     )
 
 
-def classify(status: int, body: bytes) -> Outcome:
-    """What a token endpoint's answer means for the refresh token that was sent."""
+def classify(status: int, body: bytes, host: str | None = None) -> Outcome:
+    """What a token endpoint's answer means for the refresh token that was sent.
+
+    ``host``, when given, is named in the reason ("the token endpoint at HOST answered ...").
+    """
+    endpoint = "the token endpoint" if host is None else f"the token endpoint at {host}"
     document = _json_object(body)
     if 200 <= status < 300:
         grant = None if document is None else parse_grant(document)
         if grant is None:
             # The server accepted the request and may have rotated the refresh token.
-            return Unknown(f"the token endpoint answered HTTP {status} with no usable token")
+            return Unknown(f"{endpoint} answered HTTP {status} with no usable token")
         return Granted(grant)
     error = None if document is None else document.get("error")
     if isinstance(error, str):
         reason = describe_error(document or {}, status)
+        if host is not None:
+            reason = f"{endpoint} answered {reason}"
         if error in LOGIN_ERRORS:
             return LoginNeeded(reason)
         return Retry(reason)
-    return Retry(f"the token endpoint answered HTTP {status}")
+    return Retry(f"{endpoint} answered HTTP {status}")
 
 
 def parse_grant(document: Mapping[str, object]) -> TokenGrant | None:
