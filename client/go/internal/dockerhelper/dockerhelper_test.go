@@ -23,7 +23,7 @@ func (refusingStore) Set(context.Context, string, credd.Input) (*credd.Credentia
 }
 func (refusingStore) Delete(context.Context, string) error { return refused }
 
-// COORD item 3: store and erase refused by a read-only view are nothing to do.
+// Store and erase refused by a read-only view are nothing to do.
 func TestForbiddenStoreAndEraseAreNothingToDo(t *testing.T) {
 	open := func() (Store, error) { return refusingStore{}, nil }
 	for action, input := range map[string]string{

@@ -69,7 +69,7 @@ func run(t *testing.T, store *fakeStore, action, request string) (code int, stdo
 	return code, out.String(), errOut.String()
 }
 
-// COORD item 1: an expiring password is kept with its expiry and refresh token and answered
+// An expiring password is kept with its expiry and refresh token and answered
 // back, and never once expired.
 func TestExpiringPasswordsAreKeptAndAnsweredBack(t *testing.T) {
 	store := &fakeStore{creds: map[string]credd.Credential{}}
@@ -113,7 +113,7 @@ func TestExpiringPasswordsAreKeptAndAnsweredBack(t *testing.T) {
 	}
 }
 
-// COORD item 3: a read-only view refuses store and erase: nothing to do, exit 0, one line.
+// A read-only view refuses store and erase: nothing to do, exit 0, one line.
 func TestForbiddenStoreAndEraseAreNothingToDo(t *testing.T) {
 	refused := &credd.Error{Code: "forbidden", Status: 403, Message: "the view 'ci' is read-only"}
 	store := &fakeStore{creds: map[string]credd.Credential{
