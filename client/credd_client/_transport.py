@@ -42,8 +42,11 @@ _LINE_ENDS = (b"\r\n", b"\n")
 # Linux `struct ucred` (pid, uid, gid); macOS and FreeBSD `struct xucred` starts with a
 # version and the uid, at level SOL_LOCAL, which is 0 and not exported by `socket`.
 _UCRED = struct.Struct("=iII")
-_XUCRED_HEAD = struct.Struct("=II")
-_XUCRED_SIZE = 76
+# macOS <sys/ucred.h> struct xucred: cr_version, cr_uid, cr_ngroups (a short, then 2 bytes of
+# padding), cr_groups[16]: 76 bytes. Only XUCRED_VERSION 0 is known: another layout is
+# refused, not guessed. The daemon reads its peers with the same parser.
+XUCRED = struct.Struct("=IIh2x16I")
+XUCRED_VERSION = 0
 _SOL_LOCAL = 0
 # A refused connection to a daemon that is alive (macOS and the BSDs refuse, rather than
 # queue, when its listen queue is full) is tried again this many times, this far apart.
@@ -245,15 +248,21 @@ def _peer_uid(sock: socket.socket) -> int | None:
     if sys.platform == "linux":
         pid_uid_gid = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
         return int(_UCRED.unpack(pid_uid_gid)[1])
-    if sys.platform == "darwin":  # struct xucred: version 0, then the uid
-        xucred = sock.getsockopt(_SOL_LOCAL, socket.LOCAL_PEERCRED, _XUCRED_SIZE)
-        if len(xucred) < _XUCRED_HEAD.size:
-            raise ValueError("a short struct xucred")
-        version, uid = _XUCRED_HEAD.unpack_from(xucred)
-        if version != 0:
-            raise ValueError(f"struct xucred version {version}")
-        return int(uid)
+    if sys.platform == "darwin":
+        return xucred_uid(sock.getsockopt(_SOL_LOCAL, socket.LOCAL_PEERCRED, XUCRED.size))
     return None
+
+
+def xucred_uid(raw: bytes) -> int:
+    """The uid in a macOS ``struct xucred``; ValueError for anything else."""
+    if len(raw) < XUCRED.size:
+        raise ValueError(f"a struct xucred of {len(raw)} bytes, not {XUCRED.size}")
+    version, uid, ngroups, *_groups = XUCRED.unpack_from(raw)
+    if version != XUCRED_VERSION:
+        raise ValueError(f"struct xucred version {version}, not {XUCRED_VERSION}")
+    if not 0 <= ngroups <= 16:
+        raise ValueError(f"struct xucred with {ngroups} groups")
+    return int(uid)
 
 
 def _encode_request(

@@ -35,14 +35,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from credd_client._transport import XUCRED, xucred_uid
+
 SCOPE_PEER = "credd.peer"
 
 _UCRED = struct.Struct("=iII")  # Linux struct ucred: pid, uid, gid
-# macOS <sys/ucred.h> struct xucred: cr_version, cr_uid, cr_ngroups (a short, then 2 bytes of
-# padding), cr_groups[16]: 76 bytes. Level SOL_LOCAL is 0; LOCAL_PEERPID (2) is not exported
-# by `socket`. Only XUCRED_VERSION 0 is known: another layout is refused, not guessed.
-XUCRED = struct.Struct("=IIh2x16I")
-XUCRED_VERSION = 0
+# macOS: the level SOL_LOCAL is 0, and LOCAL_PEERPID (2) is not exported by `socket`. The
+# struct xucred of LOCAL_PEERCRED is read by the client's parser, the one both sides use.
 SOL_LOCAL = 0
 LOCAL_PEERPID = 2
 _PID = struct.Struct("=i")
@@ -172,18 +171,6 @@ class PeerRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.peer = peer
-
-
-def xucred_uid(raw: bytes) -> int:
-    """The uid in a macOS ``struct xucred``; ValueError for anything else."""
-    if len(raw) < XUCRED.size:
-        raise ValueError(f"a struct xucred of {len(raw)} bytes, not {XUCRED.size}")
-    version, uid, ngroups, *_groups = XUCRED.unpack_from(raw)
-    if version != XUCRED_VERSION:
-        raise ValueError(f"struct xucred version {version}, not {XUCRED_VERSION}")
-    if not 0 <= ngroups <= 16:
-        raise ValueError(f"struct xucred with {ngroups} groups")
-    return int(uid)
 
 
 def executable_of(pid: int | None, uid: int | None = None) -> str | None:
