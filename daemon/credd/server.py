@@ -41,12 +41,12 @@ from .peer import Peer, PeerRefused, WithPeer, admit, programs
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
+from .unixsocket import BACKLOG, SOCKET_MODE, bind_private
 from .views.manager import LiveView, Views, WithView
 from .winpipe import PipeStartError
 
 log = logging.getLogger("credd")
 
-SOCKET_MODE = 0o600
 FOLDER_MODE = 0o700
 SOCKET_WATCH_SECONDS = 5.0
 BIND_LOCK_TIMEOUT = 30.0
@@ -176,24 +176,17 @@ def bind_socket(path: Path) -> socket.socket:
 
 def _bind_claimed(path: Path) -> socket.socket:
     """Bind ``path``, replacing a stale socket: its daemon is gone (the owner lock is ours)."""
-    if sys.platform == "win32":
-        raise StartupError("no Unix socket on Windows: credd serves a named pipe there")
     if path.exists() or path.is_symlink():
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise StartupError(f"{path} exists and is not a socket; remove it or set CREDD_SOCKET")
         log.info("replacing the stale socket %s left by a daemon that is gone", path)
         path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    previous = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        sock = bind_private(path)
     except OSError as exc:
-        sock.close()
         raise StartupError(f"cannot bind {path}: {exc.strerror or exc}") from None
-    finally:
-        os.umask(previous)
     os.chmod(path, SOCKET_MODE)
-    sock.listen(128)
+    sock.listen(BACKLOG)
     return sock
 
 

@@ -21,9 +21,7 @@ from pathlib import Path
 from credd_client.errors import CreddError, InvalidRequest
 
 from ..store.files import ensure_private_folder
-
-SOCKET_MODE = 0o600
-BACKLOG = 128
+from ..unixsocket import BACKLOG, SOCKET_MODE, bind_private
 
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_VERSION = 2
@@ -56,15 +54,10 @@ def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise ViewSocketError(f"{path} exists and is not a socket; remove it")
         path.unlink()  # a view's socket is the daemon's alone: a leftover is stale
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    previous = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        sock = bind_private(path)
     except OSError as exc:
-        sock.close()
         raise ViewSocketError(f"cannot bind {path}: {exc.strerror or exc}") from None
-    finally:
-        os.umask(previous)
     try:
         os.chmod(path, SOCKET_MODE)
         others = sorted(set(uids) - {os.getuid()})
