@@ -26,11 +26,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from credd_client.errors import Forbidden, InvalidRequest, NotFound
 
-from ..store.records import check_name, format_time, parse_time
+from ..api.guards import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
+from ..store.records import format_time, parse_time
 
 VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_PATTERNS = 64
@@ -42,8 +42,6 @@ MAX_TTL = timedelta(days=366)
 
 STATUS_PATH = b"/v1/status"
 LIST_PATH = b"/v1/credentials"
-CREDENTIALS_PREFIX = b"/v1/credentials/"
-REFRESH_SUFFIX = b"/refresh"
 
 
 class Answer(enum.Enum):
@@ -185,7 +183,7 @@ def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
     refresh = method == "POST" and rest.endswith(REFRESH_SUFFIX)
     if refresh:
         rest = rest[: -len(REFRESH_SUFFIX)]
-    name = _name(rest)
+    name = name_from_raw(rest)
     if method == "GET" or refresh:
         _must_match(view, name)
         return Answer.ON
@@ -204,11 +202,3 @@ def _must_match(view: View, name: str) -> None:
     if not view.matches(name):
         # The same answer as for a name that does not exist: a view says nothing of the rest.
         raise NotFound(f"no credential named {name!r}")
-
-
-def _name(encoded: bytes) -> str:
-    try:
-        name = unquote_to_bytes(encoded).decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidRequest("a credential name must be UTF-8 once percent-decoded") from None
-    return check_name(name)
