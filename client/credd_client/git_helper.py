@@ -123,8 +123,6 @@ def _expired(credential: Credential) -> bool:
     """A password whose expiry is not in the future (an unreadable one counts as past)."""
     if credential.kind != "secret" or not credential.expires_at:
         return False  # credd keeps an oauth2 credential's token fresh itself
-    import time
-
     expiry = _epoch(credential.expires_at)
     return expiry is None or expiry <= time.time()
 
