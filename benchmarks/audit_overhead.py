@@ -23,12 +23,12 @@ from credd.audit import AuditLog
 from credd.config import Config
 from credd.operations import CredentialService
 from credd.paths import StatePaths
-from credd.peer import SCOPE_PEER, Peer
 from credd.store.core import PutCredential
 from credd.store.files import StoreFile
 from credd.store.keys import build_key_policy
 from credd.store.records import Credential
 from credd.store.vault import Vault
+from credd.system.peer import SCOPE_PEER, Peer
 
 N = 20000
 PEER = Peer(pid=1, uid=0, exe="/usr/bin/python3")

@@ -6,8 +6,8 @@ import os
 
 from credd_client.errors import Forbidden
 
-from .peer import Peer, programs
 from .store.records import Credential
+from .system.peer import Peer, programs
 
 
 def check_reader(credential: Credential, peer: Peer) -> None:

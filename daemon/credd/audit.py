@@ -25,9 +25,9 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from .peer import Peer
 from .store.files import FILE_MODE, ensure_private_folder
 from .store.records import format_time, utc_now
+from .system.peer import Peer
 
 log = logging.getLogger(__name__)
 

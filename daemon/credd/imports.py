@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .access import check_reader
-from .peer import Peer
 from .store.records import Credential, StoreState
+from .system.peer import Peer
 
 Action = Literal["add", "replace", "unchanged", "conflict"]
 

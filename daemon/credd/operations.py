@@ -33,11 +33,11 @@ from .imports import Action, ImportCredentials, NothingToImport
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
-from .peer import UNKNOWN_PEER, Peer, programs
 from .store.batching import GroupCommit
 from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
+from .system.peer import UNKNOWN_PEER, Peer, programs
 from .views.manager import LiveView, Views
 
 log = logging.getLogger(__name__)

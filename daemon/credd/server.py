@@ -30,20 +30,20 @@ from credd_client._paths import OWNER_SUFFIX
 from credd_client.errors import CreddError
 
 from . import __version__
-from .activation import ActivationError, inherited_socket, notify
 from .api.routes import serving_app
 from .audit import AuditLog
 from .config import Config
-from .hygiene import make_undumpable
 from .operations import CredentialService
 from .paths import StatePaths
-from .peer import Peer, PeerRefused, WithPeer, admit, programs
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
-from .unixsocket import BACKLOG, SOCKET_MODE, bind_private
+from .system.activation import ActivationError, inherited_socket, notify
+from .system.hygiene import make_undumpable
+from .system.peer import Peer, PeerRefused, WithPeer, admit, programs
+from .system.unixsocket import BACKLOG, SOCKET_MODE, bind_private
+from .system.winpipe import PipeStartError
 from .views.manager import LiveView, Views, WithView
-from .winpipe import PipeStartError
 
 log = logging.getLogger("credd")
 
@@ -436,7 +436,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
 
 def _server_for(uv_config: uvicorn.Config, paths: StatePaths) -> _NotifyingServer:
     if sys.platform == "win32":  # pragma: no cover - Windows only, not run by the tests
-        from .winpipe import NamedPipeServer
+        from .system.winpipe import NamedPipeServer
 
         class PipeServer(NamedPipeServer, _NotifyingServer):
             pass

@@ -154,7 +154,7 @@ def test_a_refused_uid_is_audited(daemon: DaemonProcess, credd_env: dict[str, st
 
 def test_audit_follow_goes_on_across_rotations(credd_env: dict[str, str]) -> None:
     from credd.audit import AuditLog
-    from credd.peer import Peer
+    from credd.system.peer import Peer
 
     home = Path(credd_env["CREDD_HOME"])
     log = AuditLog(home / "audit.log", max_bytes=1500)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from credd.activation import ActivationError, inherited_socket, notify
+from credd.system.activation import ActivationError, inherited_socket, notify
 
 
 def test_notices_reach_an_abstract_notify_socket() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from credd.api.audit import classify
 from credd.audit import AuditLog, rotated
-from credd.peer import Peer
+from credd.system.peer import Peer
 
 PEER = Peer(pid=42, uid=1000, exe="/usr/bin/git")
 

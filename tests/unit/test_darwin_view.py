@@ -26,10 +26,11 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
-from credd import hygiene, peer, server
-from credd.peer import Peer, PeerRefused, admit, peer_of
+from credd import server
 from credd.store import files
 from credd.store.files import StoreFile
+from credd.system import hygiene, peer
+from credd.system.peer import Peer, PeerRefused, admit, peer_of
 from credd_client import _transport
 from credd_client.errors import Forbidden
 

@@ -21,7 +21,7 @@ import pytest
 from credd import at_login
 from credd.at_login import LAUNCHD_LABEL, LaunchAgent, Setup, WindowsTask
 from credd.cli import service as service_cli
-from credd.logfile import open_log_file
+from credd.system.logfile import open_log_file
 from credd_client._autostart import open_log
 
 FAKE_LAUNCHCTL = r"""#!/bin/bash

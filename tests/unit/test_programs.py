@@ -7,8 +7,14 @@ import sys
 
 import pytest
 
-from credd import peer as peer_module
-from credd.peer import IDENTIFIABLE, Identifiability, Programs, own_user_namespace, refused_reason
+from credd.system import peer as peer_module
+from credd.system.peer import (
+    IDENTIFIABLE,
+    Identifiability,
+    Programs,
+    own_user_namespace,
+    refused_reason,
+)
 from tests.support.requirements import require_program
 
 PRIVATE_USERS = "0 0 1\n1000 1000 1\n"  # what PrivateUsers= gives a user manager's service
@@ -78,7 +84,7 @@ def test_a_refused_process_of_this_user_is_sticky_from_a_namespace_of_its_own(
 def test_from_a_user_namespace_of_its_own_the_parent_cannot_be_read() -> None:
     """The probe, run by a process in a new user namespace (as PrivateUsers= puts the daemon)."""
     code = (
-        "import json, sys; from credd.peer import programs; "
+        "import json, sys; from credd.system.peer import programs; "
         "print(json.dumps(programs.probe().to_json()))"
     )
     result = subprocess.run(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from credd.winpipe import pipe_sddl
+from credd.system.winpipe import pipe_sddl
 from credd_client import _paths
 from credd_client._pipe import PipeStream, check_server_user, connect_error
 from credd_client._transport import NoDaemon

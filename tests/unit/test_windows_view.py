@@ -22,10 +22,10 @@ from pydantic import ValidationError
 from credd.access import check_reader
 from credd.api.models import CredentialIn
 from credd.cli import importer
-from credd.peer import Peer
 from credd.store import files
 from credd.store.files import StoreFile
 from credd.store.records import Credential
+from credd.system.peer import Peer
 from credd_client._pipe import PipeStream, verify_server
 from credd_client.errors import Forbidden, WriteFailed
 

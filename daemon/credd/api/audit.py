@@ -14,10 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credd_client.errors import CreddError
 
+from ..apipaths import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
 from ..audit import AuditLog
-from ..peer import peer_in
+from ..system.peer import peer_in
 from ..views.manager import view_in
-from .guards import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
 
 _FIXED = {
     ("GET", b"/v1/credentials"): "list",

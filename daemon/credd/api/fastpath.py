@@ -21,15 +21,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credd_client.errors import CreddError
 
+from ..apipaths import CREDENTIALS_PREFIX, LIST_PATH, STATUS_PATH, name_from_raw
 from ..operations import CredentialService
-from ..peer import peer_in
 from ..store.records import Credential
+from ..system.peer import peer_in
 from .envelope import error_response, internal_error
-from .guards import CREDENTIALS_PREFIX, name_from_raw, send_error
+from .guards import send_error
 from .models import render_credential
 
-STATUS_PATH = b"/v1/status"
-LIST_PATH = b"/v1/credentials"
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
 

@@ -8,25 +8,20 @@ credential. The route then sees a placeholder path and takes the name from the s
 from __future__ import annotations
 
 import json
-from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credd_client.errors import CreddError, InvalidRequest, PayloadTooLarge
 
-from ..store.records import check_name
+from ..apipaths import CREDENTIALS_PREFIX, IMPORT_PATH, REFRESH_SUFFIX, RESTORE_PATH, name_from_raw
 
 MAX_BODY = 1024 * 1024
 # A restore carries a whole backup (base64) and an import every credential of a file (ten
 # thousand git credentials are about 2 MiB): the two bodies allowed to be larger.
 MAX_RESTORE_BODY = 64 * MAX_BODY
-RESTORE_PATH = b"/v1/restore"
-IMPORT_PATH = b"/v1/import"
 LARGE_BODY_PATHS = (RESTORE_PATH, IMPORT_PATH)
-CREDENTIALS_PREFIX = b"/v1/credentials/"
 NAME_PLACEHOLDER = "-"
 SCOPE_NAME = "credd.name"
-REFRESH_SUFFIX = b"/refresh"
 # How much of a refused body is read and dropped, so the client (still sending) gets the
 # 413 instead of a reset connection; past this the connection is simply closed.
 DRAIN_LIMIT = 16 * MAX_BODY
@@ -45,14 +40,6 @@ async def send_error(send: Send, exc: CreddError) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def name_from_raw(encoded: bytes) -> str:
-    try:
-        name = unquote_to_bytes(encoded).decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidRequest("a credential name must be UTF-8 once percent-decoded") from None
-    return check_name(name)
 
 
 class Guards:

@@ -13,7 +13,7 @@ from credd_client.errors import InvalidRequest
 from .. import __version__
 from ..audit import AuditLog
 from ..operations import CredentialService
-from ..peer import peer_in
+from ..system.peer import peer_in
 from .audit import Audit
 from .envelope import install_error_handlers
 from .fastpath import FastPath

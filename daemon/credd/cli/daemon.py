@@ -23,14 +23,14 @@ def register(commands: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from ..config import ConfigError, load_config
-    from ..eventloop import run
     from ..paths import resolve_paths
     from ..server import StartupError, configure_logging, serve
+    from ..system.eventloop import run
 
     if args.log_file:
         from pathlib import Path
 
-        from ..logfile import open_log_file, redirect_output
+        from ..system.logfile import open_log_file, redirect_output
 
         redirect_output(open_log_file(Path(args.log_file)))
     paths = resolve_paths()

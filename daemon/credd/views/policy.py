@@ -29,7 +29,7 @@ from typing import Any
 
 from credd_client.errors import Forbidden, InvalidRequest, NotFound
 
-from ..api.guards import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
+from ..apipaths import CREDENTIALS_PREFIX, LIST_PATH, REFRESH_SUFFIX, STATUS_PATH, name_from_raw
 from ..store.records import format_time, parse_time
 
 VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -39,9 +39,6 @@ MAX_UIDS = 64
 _DURATION = re.compile(r"(\d{1,9})([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_TTL = timedelta(days=366)
-
-STATUS_PATH = b"/v1/status"
-LIST_PATH = b"/v1/credentials"
 
 
 class Answer(enum.Enum):

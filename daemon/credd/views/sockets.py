@@ -21,7 +21,7 @@ from pathlib import Path
 from credd_client.errors import CreddError, InvalidRequest
 
 from ..store.files import ensure_private_folder
-from ..unixsocket import BACKLOG, SOCKET_MODE, bind_private
+from ..system.unixsocket import BACKLOG, SOCKET_MODE, bind_private
 
 _ACL_XATTR = "system.posix_acl_access"
 _ACL_VERSION = 2
