@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 TS_CLIENT := client/typescript
 
 .DEFAULT_GOAL := all
-.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench dist soak
+.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench dist soak docs
 
 all: install go
 
@@ -43,6 +43,7 @@ lint: install go $(TS_CLIENT)/node_modules/.package-lock.json
 	$(BIN)/mypy
 	$(BIN)/mypy --platform darwin --cache-dir .mypy_cache/darwin
 	$(BIN)/mypy --platform win32 --cache-dir .mypy_cache/win32
+	$(BIN)/actionlint .github/workflows/*.yml
 	cd $(GO_MODULE) && $(GO_ENV) $(GO) vet ./...
 	@unformatted="$$(cd $(GO_MODULE) && $(GO_ENV) $(GOFMT) -l .)"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
@@ -117,8 +118,13 @@ $(TS_CLIENT)/dist/index.js: $(TS_CLIENT)/node_modules/.package-lock.json $(TS_CL
 
 ts-client: system-deps $(TS_CLIENT)/dist/index.js
 
-test: system-deps install go oauth-server jvm ts-client lint
+test: system-deps install go oauth-server jvm ts-client lint docs
 	$(BIN)/pytest
+
+# The manual (docs/, mkdocs.yml) into build/site; --strict: a broken link, anchor or
+# reference fails the build. The reference pages are generated from the code (docs/hooks/).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 check: test
 
