@@ -167,7 +167,7 @@ class Refresher:
         now = self.clock()
         if oauth.status != "needs_login" and schedule.due(oauth, now):
             # Bounded, and a token that still works is answered before it stops working.
-            until = schedule.wait_until(now, oauth, wait, self._sent_at.get(name))
+            until = schedule.wait_until(now, oauth, wait)
             await self._refresh(name, (until - now).total_seconds())
             credential = self._stored(name)
             oauth = credential.oauth

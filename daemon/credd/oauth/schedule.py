@@ -111,19 +111,16 @@ def due(oauth: OAuthFields, now: datetime) -> bool:
     )
 
 
-def wait_until(
-    now: datetime, oauth: OAuthFields, bound: float, sent_at: datetime | None = None
-) -> datetime:
+def wait_until(now: datetime, oauth: OAuthFields, bound: float) -> datetime:
     """The latest moment a GET arriving at ``now`` may wait for its credential's refresh.
 
-    Never more than ``bound`` seconds, nor more than ``bound`` after the refresh in flight was
-    sent (``sent_at``: an endpoint silent that long is having an outage, and waiting on does
-    not help). A token still usable at ``now`` is answered ``HANDOFF`` before it stops being
-    usable; one with less left than that is answered at once.
+    Never more than ``bound`` seconds (its client's wait), counted from its own arrival
+    however long the refresh has been out: a slow endpoint is not a dead one, and a GET that
+    came late gets the same patience as the first. A token still usable at ``now`` is
+    answered ``HANDOFF`` before it stops being usable; one with less left than that is
+    answered at once.
     """
     limit = now + timedelta(seconds=bound)
-    if sent_at is not None:
-        limit = min(limit, sent_at + timedelta(seconds=bound))
     if oauth.expires_at is not None and usable(oauth, now):
         limit = min(limit, oauth.expires_at - EXPIRY_SLACK - HANDOFF)
     return max(now, limit)
