@@ -126,6 +126,14 @@ def _socket_file(env: Mapping[str, str]) -> str:
     return f"credd-{_home_digest(home)}.sock"
 
 
+def views_folder_name(env: Mapping[str, str] | None = None) -> str:
+    """The folder, beside the daemon's socket, of its views' sockets: ``views`` for the
+    default home, ``views-<digest>`` for a ``CREDD_HOME`` (named as its socket is), so two
+    daemons sharing a socket folder never bind each other's views."""
+    home = (os.environ if env is None else env).get("CREDD_HOME")
+    return f"views-{_home_digest(home)}" if home else "views"
+
+
 def _home_digest(home: str) -> str:
     """12 hex digits naming one CREDD_HOME, the same however it is spelled."""
     # hashlib loads OpenSSL (a few milliseconds); only the rare CREDD_HOME user pays it.

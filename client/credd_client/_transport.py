@@ -52,6 +52,15 @@ _SOL_LOCAL = 0
 # queue, when its listen queue is full) is tried again this many times, this far apart.
 _REFUSED_TRIES = 10
 _REFUSED_PAUSE = 0.1
+# `Prefer: wait=N` (RFC 7240) asks the daemon to answer this much before the client gives up,
+# so a slow refresh is answered `refresh_failed` rather than cut off by the client's timeout.
+WAIT_MARGIN = 2
+
+
+def prefer_wait(timeout: float) -> int:
+    """The seconds of ``Prefer: wait``: floor(timeout - 2), at least 0. (The contract's
+    floor(min(deadline, timeout) - 2): this client's calls have no deadline but the timeout.)"""
+    return max(0, int(timeout // 1) - WAIT_MARGIN)
 
 
 class Response:
@@ -103,7 +112,8 @@ class UnixTransport:
         more on a new connection, as the daemon almost surely never read it. Nothing else
         is retried: once an answer has begun, or on a new connection, a failure is final.
         """
-        message = _encode_request(method, target, body, headers or {})
+        preferences = {"Prefer": f"wait={prefer_wait(self.timeout)}"}
+        message = _encode_request(method, target, body, {**preferences, **(headers or {})})
         if self._sock is not None:
             try:
                 return self._exchange(message, method)

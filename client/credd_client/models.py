@@ -77,6 +77,8 @@ class Credential(_Record):
         "status",
         "last_error",
         "next_refresh_at",
+        # Reach without exposure (issue 19): the view it was made through; None: main socket.
+        "origin",
         "extra",
     )
     _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
@@ -98,6 +100,7 @@ class Credential(_Record):
     status: str | None
     last_error: str | None
     next_refresh_at: str | None
+    origin: str | None
     extra: dict[str, Any]
 
     def __init__(
@@ -120,6 +123,7 @@ class Credential(_Record):
         status: str | None = None,
         last_error: str | None = None,
         next_refresh_at: str | None = None,
+        origin: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self._assign(
@@ -140,6 +144,7 @@ class Credential(_Record):
             status=status,
             last_error=last_error,
             next_refresh_at=next_refresh_at,
+            origin=origin,
             extra=dict(extra or {}),
         )
 

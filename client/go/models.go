@@ -50,6 +50,10 @@ type Credential struct {
 	LastError string `json:"last_error,omitempty"`
 	// NextRefreshAt is when the daemon refreshes next.
 	NextRefreshAt *time.Time `json:"next_refresh_at,omitempty"`
+
+	// Reach without exposure (issue 19): where the credential was made.
+	// Origin is the view it was made through; empty: the main socket.
+	Origin string `json:"origin,omitempty"`
 }
 
 // String shows the credential without its secret values.
@@ -108,11 +112,11 @@ type Status struct {
 	StartedAt time.Time `json:"started_at"`
 	// UptimeSeconds is how long it has run.
 	UptimeSeconds float64 `json:"uptime_seconds"`
-	// Socket is the socket it serves (through a view: the view's).
+	// Socket is the socket it serves; empty through a view.
 	Socket string `json:"socket"`
-	// Store describes the encrypted store file.
+	// Store describes the encrypted store file; zero through a view, which is told nothing of it.
 	Store StoreStatus `json:"store"`
-	// KeyBackend says where the store's key comes from.
+	// KeyBackend says where the store's key comes from; zero through a view.
 	KeyBackend KeyBackendStatus `json:"key_backend"`
 	// Locked is true while the daemon holds no key.
 	Locked bool `json:"locked"`

@@ -14,6 +14,11 @@ def check_reader(credential: Credential, peer: Peer) -> None:
     """Forbidden unless the credential is open to every program or names the peer's."""
     if not credential.allowed_programs:
         return
+    if peer.program_unknown is not None:
+        raise Forbidden(
+            f"{credential.name!r} is restricted to programs, and the program asking cannot be "
+            f"known: {peer.program_unknown}"
+        )
     # normcase: Windows compares paths without case (and / as \); elsewhere it changes nothing.
     allowed = {os.path.normcase(path) for path in credential.allowed_programs}
     allowed.update(os.path.normcase(os.path.realpath(path)) for path in credential.allowed_programs)

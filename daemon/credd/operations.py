@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,15 +30,25 @@ from .access import check_reader
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
 from .imports import Action, ImportCredentials, NothingToImport
+from .oauth.endpoints import check_endpoint
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
+from .oauth.schedule import DEFAULT_WAIT, answer_wait
 from .paths import StatePaths
 from .store.batching import GroupCommit
-from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
+from .store.core import (
+    Change,
+    Checked,
+    DeleteCredential,
+    DeleteRegistration,
+    PutCredential,
+    PutRegistration,
+)
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
 from .system.peer import UNKNOWN_PEER, Peer, programs
 from .views.manager import LiveView, Views
+from .views.policy import View, check_write
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,7 @@ class CredentialService:
         self._started_monotonic = time.monotonic()
         self._held_locked = False  # `credd lock`: no unlock on demand until `credd unlock`
         self._unlock_gate = asyncio.Lock()
+        self._unlocking: asyncio.Task[None] | None = None  # an unlock on demand in flight
         self._last_failed_unlock: float | None = None
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
@@ -73,8 +84,9 @@ class CredentialService:
 
     # --- lock state ------------------------------------------------------------------------
 
-    async def _ready(self) -> None:
-        """Unlock on demand unless the user locked explicitly or a passphrase is needed."""
+    async def _ready(self, wait: float = DEFAULT_WAIT) -> None:
+        """Unlock on demand unless the user locked explicitly or a passphrase is needed,
+        waiting for the keyring at most ``wait`` seconds (what the client waits)."""
         self._last_use = time.monotonic()
         if not self.vault.locked:
             return
@@ -87,7 +99,27 @@ class CredentialService:
         failed = self._last_failed_unlock
         if failed is not None and time.monotonic() - failed < UNLOCK_RETRY_SECONDS:
             self.vault.state()  # raises the reason of the last attempt
-        await self._unlock()
+        await self._unlock_within(wait)
+
+    async def _unlock_within(self, wait: float) -> None:
+        """Join the unlock in flight (or start one) for at most ``wait`` seconds; past that it
+        goes on in the background, and this request is answered `locked`, saying so."""
+        task = self._unlocking
+        if task is None:
+            task = self._unlocking = asyncio.create_task(self._unlock())
+            task.add_done_callback(self._unlock_done)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), wait)
+        except TimeoutError:
+            raise Locked(
+                f"the keyring has not answered within {wait:g} s (as long as the client "
+                "waits); credd is still asking it: try again in a moment"
+            ) from None
+
+    def _unlock_done(self, task: asyncio.Task[None]) -> None:
+        self._unlocking = None
+        if not task.cancelled():
+            task.exception()  # each waiter got it; retrieved here for the ones that left
 
     async def _unlock(self) -> None:
         async with self._unlock_gate:
@@ -201,22 +233,40 @@ class CredentialService:
 
     # --- credentials -----------------------------------------------------------------------
 
-    async def list(self) -> list[Credential]:
-        await self._ready()
+    def _wait(self, requested: float | None) -> float:
+        return answer_wait(requested, self.config.refresh_timeout)
+
+    async def list(self, wait: float | None = None) -> list[Credential]:
+        await self._ready(self._wait(wait))
         return sorted(self.vault.state().credentials.values(), key=lambda c: c.name)
 
-    async def get(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:
-        """The credential with its secret, for a peer its `allowed_programs` let read it."""
-        await self._ready()
+    async def get(
+        self, name: str, peer: Peer = UNKNOWN_PEER, wait: float | None = None
+    ) -> Credential:
+        """The credential with its secret, for a peer its `allowed_programs` let read it;
+        ``wait``: the client's `Prefer: wait`, which bounds the keyring and the refresh."""
+        bound = self._wait(wait)
+        started = time.monotonic()
+        await self._ready(bound)
         credential = self.vault.state().credentials.get(name)
         if credential is None:
             raise NotFound(f"no credential named {name!r}")
         check_reader(credential, peer)
-        return await self.refresher.fresh(credential)
+        left = max(0.0, bound - (time.monotonic() - started))
+        return await self.refresher.fresh(credential, left)
 
-    async def put(self, credential: Credential) -> Credential:
+    async def put(self, credential: Credential, view: View | None = None) -> Credential:
+        """Create or replace; through ``view``, plain secrets only (`check_write`)."""
         await self._ready()
-        change = PutCredential(self.refresher.plan(credential))
+        change: Change
+        if view is None:
+            if credential.oauth is not None:
+                check_endpoint(credential.oauth.token_endpoint, "token endpoint")
+            change = PutCredential(self.refresher.plan(credential.replace(origin=None)))
+        else:  # an oauth2 one never gets past check_write: no endpoint to look at
+            credential = credential.replace(origin=view.name)
+            change = PutCredential(self.refresher.plan(credential))
+            change = Checked(change, credential.name, _view_write(view, credential))
         state = await self._writes.commit(change)
         self.refresher.changed()
         return state.credentials[credential.name]
@@ -235,6 +285,11 @@ class CredentialService:
         With ``dry_run``, only compares with what the file holds now.
         """
         await self._ready()
+        for credential in credentials:
+            if credential.oauth is not None:
+                check_endpoint(
+                    credential.oauth.token_endpoint, f"token endpoint of {credential.name!r}"
+                )
         change = ImportCredentials([self.refresher.plan(c) for c in credentials], overwrite, peer)
         if dry_run:
             change.plan(await asyncio.to_thread(self.vault.current))
@@ -246,12 +301,17 @@ class CredentialService:
         self.refresher.changed()
         return change.actions, True
 
-    async def refresh(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:
-        await self._ready()
+    async def refresh(
+        self, name: str, peer: Peer = UNKNOWN_PEER, wait: float | None = None
+    ) -> Credential:
+        bound = self._wait(wait)
+        started = time.monotonic()
+        await self._ready(bound)
         credential = self.vault.state().credentials.get(name)
         if credential is not None:  # an absent one: the refresher says not_found
             check_reader(credential, peer)
-        return await self.refresher.refresh_now(name)
+        left = max(0.0, bound - (time.monotonic() - started))
+        return await self.refresher.refresh_now(name, left)
 
     # --- client registrations (RFC 7591), one per issuer ----------------------------------------
 
@@ -271,9 +331,12 @@ class CredentialService:
         await self._ready()
         await asyncio.to_thread(self.vault.commit, DeleteRegistration(issuer))
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str, view: View | None = None) -> None:
         await self._ready()
-        await self._writes.commit(DeleteCredential(name))
+        change: Change = DeleteCredential(name)
+        if view is not None:
+            change = Checked(change, name, _view_write(view, None))
+        await self._writes.commit(change)
 
     # --- recovery: backup, restore, reset ------------------------------------------------
 
@@ -315,7 +378,9 @@ class CredentialService:
     # --- status ------------------------------------------------------------------------------
 
     def status(self, view: LiveView | None = None) -> dict[str, Any]:
-        """The daemon's health; through a view, its counts cover only the view's names."""
+        """The daemon's health; through a view, `view_status`."""
+        if view is not None:
+            return self.view_status(view)
         vault = self.vault
         source = vault.key_source()
         version = vault.file.version()
@@ -323,6 +388,53 @@ class CredentialService:
             store_state = "unreadable"
         else:
             store_state = "ok" if version is not None else "missing"
+        return {
+            **self._health(None),
+            "socket": str(self.paths.socket),
+            "store": {
+                "path": str(vault.file.path),
+                "exists": version is not None,
+                "size": None if version is None else version.size,
+                "state": store_state,
+                "error": vault.unreadable_reason,
+            },
+            "key_backend": {
+                "name": source.name,
+                "detail": source.describe(),
+                "insecure": source.insecure,
+                "reason": source.reason,
+            },
+            "lock_reason": vault.locked_reason if vault.locked else None,
+            "lock_after": self.config.lock_after,
+            "locks_at": self._locks_at(),
+            "programs": programs.current().to_json(),
+            "views": None if self.views is None else self.views.statuses(),
+            "view": None,
+        }
+
+    def view_status(self, view: LiveView) -> dict[str, Any]:
+        """A view's status: health, version, the view's own expiry and the counts of the names
+        it matches. Nothing about the store: its size moves with the length of every secret,
+        and paths name the user's folders (so no socket, store, key or lock reason)."""
+        own = view.status()
+        own["socket"] = None
+        return {
+            **self._health(view),
+            "socket": None,
+            "store": None,
+            "key_backend": None,
+            "lock_reason": None,
+            "lock_after": None,
+            "locks_at": None,
+            "programs": None,
+            "views": None,
+            "view": own,
+        }
+
+    def _health(self, view: LiveView | None) -> dict[str, Any]:
+        """What both statuses say: up since when, locked, and the credentials' counts (through
+        a view, of its names only)."""
+        vault = self.vault
         counts: dict[str, Any] = {"total": None, "by_kind": {}, "by_status": {}}
         oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
@@ -340,29 +452,9 @@ class CredentialService:
             "version": __version__,
             "started_at": format_time(self.started_at),
             "uptime_seconds": round(time.monotonic() - self._started_monotonic, 3),
-            "socket": str(self.paths.socket) if view is None else view.view.socket,
-            "store": {
-                "path": str(vault.file.path),
-                "exists": version is not None,
-                "size": None if version is None else version.size,
-                "state": store_state,
-                "error": vault.unreadable_reason,
-            },
-            "key_backend": {
-                "name": source.name,
-                "detail": source.describe(),
-                "insecure": source.insecure,
-                "reason": source.reason,
-            },
             "locked": vault.locked,
-            "lock_reason": vault.locked_reason if vault.locked else None,
-            "lock_after": self.config.lock_after,
-            "locks_at": self._locks_at(),
             "credentials": counts,
             "oauth": oauth,
-            "programs": programs.current().to_json(),
-            "views": None if view is not None or self.views is None else self.views.statuses(),
-            "view": None if view is None else view.status(),
         }
 
     def _locks_at(self) -> str | None:
@@ -397,6 +489,13 @@ class RestoreCredentials:
         return dataclasses.replace(
             state, credentials={**state.credentials, **taken}, registrations=registrations
         )
+
+
+def _view_write(view: View, new: Credential | None) -> Callable[[Credential | None], None]:
+    def check(stored: Credential | None) -> None:
+        check_write(view, stored, new)
+
+    return check
 
 
 def _oauth_summary(credentials: list[Credential]) -> dict[str, Any]:

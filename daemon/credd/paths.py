@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from credd_client import socket_path
+from credd_client._paths import views_folder_name
 
 APP_NAME = "credd"
 
@@ -23,6 +24,8 @@ class StatePaths:
     state_dir: Path
     config_file: Path
     socket: Path
+    # The views' sockets: beside the socket, one folder per home (see views_folder_name).
+    views: Path
 
     @property
     def store(self) -> Path:
@@ -51,4 +54,10 @@ def resolve_paths(env: Mapping[str, str] | None = None) -> StatePaths:
     else:
         state_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
         config_file = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
-    return StatePaths(state_dir=state_dir, config_file=config_file, socket=Path(socket_path(env)))
+    socket = Path(socket_path(env))
+    return StatePaths(
+        state_dir=state_dir,
+        config_file=config_file,
+        socket=socket,
+        views=socket.parent / views_folder_name(env),
+    )

@@ -275,6 +275,8 @@ def make_peer_checking_protocol(
                 transport.write(_FORBIDDEN)
                 transport.close()
                 return
+            if live is not None:
+                peer = peer.through_view(live.view.name)
             # Every request on this connection carries its peer (pid, uid, executable).
             app: Any = WithPeer(self.app, peer)  # type: ignore[has-type]
             if live is not None:
@@ -398,7 +400,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server = _server_for(uv_config, paths)
     server.audit = audit
     if listener is not None:
-        service.views = server.views = Views(paths.state_dir, paths.socket)
+        service.views = server.views = Views(paths.state_dir, paths.views)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)

@@ -23,6 +23,7 @@ import pytest
 
 import credd_client
 from credd_client import Client
+from credd_client._paths import views_folder_name
 from credd_client.errors import CreddError
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess, raw_request
@@ -185,7 +186,7 @@ def test_bad_input_is_named_and_leaves_nothing(
     result = credd(env, "view", *args)
     assert result.returncode == code, result.stderr
     assert says in result.stderr
-    views = Path(env["CREDD_SOCKET"]).parent / "views"
+    views = Path(env["CREDD_SOCKET"]).parent / views_folder_name(env)
     assert not views.exists() or list(views.iterdir()) == []
     assert json.loads(credd(env, "status", "--json").stdout)["views"] == []
 

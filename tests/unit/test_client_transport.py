@@ -169,6 +169,7 @@ def test_content_length_answer(
     [request] = server.requests
     assert (request.method, request.target) == ("GET", "/v1/status")
     assert request.headers["host"] == "localhost"
+    assert request.headers["prefer"] == "wait=3"  # RFC 7240: its timeout of 5 s, less 2
     assert "content-length" not in request.headers
     assert "content-type" not in request.headers
 
@@ -185,6 +186,7 @@ def test_request_body_is_sent_as_json_with_its_length(
     assert put.headers["content-length"] == "17"
     assert put.headers["x-trace"] == "1"
     assert (post.headers["content-length"], post.body) == ("0", b"")
+    assert put.headers["prefer"] == post.headers["prefer"] == "wait=3"
 
 
 def test_chunked_answer_with_extensions_and_trailers(

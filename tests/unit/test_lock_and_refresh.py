@@ -47,7 +47,9 @@ async def until(condition: object, timeout: float = 10.0) -> None:
 def service_for(
     vault: Vault, tmp_path: Path, refresher: object, **config: object
 ) -> CredentialService:
-    paths = StatePaths(tmp_path, tmp_path / "config.toml", tmp_path / "credd.sock")
+    paths = StatePaths(
+        tmp_path, tmp_path / "config.toml", tmp_path / "credd.sock", tmp_path / "views"
+    )
     return CredentialService(vault, Config.model_validate(config), paths, refresher=refresher)  # type: ignore[arg-type]
 
 

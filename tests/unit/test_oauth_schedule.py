@@ -141,14 +141,6 @@ def test_a_get_waits_at_most_the_bound_for_an_expired_token() -> None:
     assert schedule.wait_until(NOW, fields(expires_at=None), 3.0) == NOW + timedelta(seconds=3)
 
 
-def test_a_get_waits_no_longer_than_the_bound_after_the_request_was_sent() -> None:
-    expired = fields(expires_at=NOW - timedelta(seconds=5))
-    sent = NOW - timedelta(seconds=2)
-    assert schedule.wait_until(NOW, expired, 3.0, sent) == NOW + timedelta(seconds=1)
-    long_ago = NOW - timedelta(seconds=20)
-    assert schedule.wait_until(NOW, expired, 3.0, long_ago) == NOW  # an outage: answer now
-
-
 def test_a_valid_token_is_answered_before_it_stops_being_usable() -> None:
     # Issue 11: a 10 s token, asked for 3.1 s before expiry, while its refresh hangs.
     valid = fields(expires_at=NOW + timedelta(seconds=3.1))
@@ -163,14 +155,10 @@ def test_a_valid_token_is_answered_before_it_stops_being_usable() -> None:
 @given(
     left=st.floats(min_value=-100, max_value=100),
     bound=st.floats(min_value=0, max_value=10),
-    sent_ago=st.none() | st.floats(min_value=0, max_value=100),
 )
-def test_the_wait_is_bounded_and_never_outlives_a_valid_token(
-    left: float, bound: float, sent_ago: float | None
-) -> None:
+def test_the_wait_is_bounded_and_never_outlives_a_valid_token(left: float, bound: float) -> None:
     oauth = fields(expires_at=NOW + timedelta(seconds=left))
-    sent = None if sent_ago is None else NOW - timedelta(seconds=sent_ago)
-    until = schedule.wait_until(NOW, oauth, bound, sent)
+    until = schedule.wait_until(NOW, oauth, bound)
     assert NOW <= until <= NOW + timedelta(seconds=bound)
     if schedule.usable(oauth, NOW):
         assert schedule.usable(oauth, until)

@@ -7,14 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from credd.cli.views import default_view_name, split_ssh_args
+from credd.store.records import Credential, OAuthFields
 from credd.views.policy import (
+    POLICY,
+    Rule,
     View,
     check_pattern,
     check_view_name,
+    check_write,
     decide,
     parse_duration,
 )
 from credd_client.errors import CreddError
+from tests.support.api_contract import openapi_document
 
 READ = View("dev", ("git:https://github.com/*", "docker:*"), "/s/dev.sock")
 WRITE = View("dev", ("git:*",), "/s/dev.sock", write=True)
@@ -60,6 +65,67 @@ def outcome(view: View, method: str, path: str, query: bytes = b"") -> str:
 )
 def test_decide(view: View, method: str, path: str, expected: str) -> None:
     assert outcome(view, method, path) == expected
+
+
+def test_every_route_of_the_app_has_its_row_and_every_row_a_route() -> None:
+    """A route another branch adds fails here until the table says what a view gets of it."""
+    document = openapi_document()
+    routes = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch", "head", "options")
+    }
+    routes.add(("GET", "/openapi.json"))
+    assert routes - set(POLICY) == set(), "routes without a row in views/policy.py POLICY"
+    assert set(POLICY) - routes == set(), "rows of POLICY for routes the app does not have"
+
+
+def test_only_the_credential_reads_and_writes_are_open() -> None:
+    opened = {route for route, rule in POLICY.items() if rule is not Rule.FORBIDDEN}
+    assert opened == {
+        ("GET", "/v1/status"),
+        ("GET", "/v1/credentials"),
+        ("GET", "/v1/credentials/{name}"),
+        ("POST", "/v1/credentials/{name}/refresh"),
+        ("PUT", "/v1/credentials/{name}"),
+        ("DELETE", "/v1/credentials/{name}"),
+    }
+
+
+def _secret(name: str = "git:x") -> Credential:
+    return Credential(name=name, kind="secret", secret="s")
+
+
+def _oauth2(name: str = "git:x", endpoint: str = "https://as.example/token") -> Credential:
+    fields = OAuthFields(token_endpoint=endpoint, client_id="c", refresh_token="r")
+    return Credential(name=name, kind="oauth2", secret="a", oauth=fields)
+
+
+@pytest.mark.parametrize(
+    ("stored", "new", "allowed"),
+    [
+        (None, _secret(), True),  # make a secret
+        (_secret(), _secret(), True),  # replace a secret
+        (_secret(), None, True),  # delete a secret
+        (None, None, True),  # delete what is not there: the store says not_found
+        (None, _oauth2(), False),  # make an oauth2 credential (finding 1)
+        (_secret(), _oauth2(), False),  # turn a secret into one
+        (_oauth2(), _secret(), False),  # replace an oauth2 credential by a secret
+        (_oauth2(), _oauth2(endpoint="http://10.0.0.1/t"), False),  # change its endpoint
+        (_oauth2(), None, False),  # delete one
+    ],
+)
+def test_a_view_writes_plain_secrets_only(
+    stored: Credential | None, new: Credential | None, allowed: bool
+) -> None:
+    if allowed:
+        check_write(WRITE, stored, new)
+        return
+    with pytest.raises(CreddError) as refused:
+        check_write(WRITE, stored, new)
+    assert refused.value.code == "forbidden"
+    assert "plain secrets only" in refused.value.message
 
 
 def test_a_query_is_refused_even_on_a_matching_name() -> None:

@@ -42,6 +42,9 @@ export interface Credential {
   readonly status?: OAuthStatus | null;
   readonly last_error?: string | null;
   readonly next_refresh_at?: string | null;
+  // Reach without exposure (issue 19): where the credential was made.
+  /** The view the credential was made through; null: the main socket. */
+  readonly origin?: string | null;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */
@@ -126,9 +129,10 @@ export interface Status {
   readonly version: string;
   readonly started_at: string;
   readonly uptime_seconds: number;
-  readonly socket: string;
-  readonly store: StoreStatus;
-  readonly key_backend: KeyBackendStatus;
+  /** Null through a view, which is told no path and nothing of the store. */
+  readonly socket: string | null;
+  readonly store: StoreStatus | null;
+  readonly key_backend: KeyBackendStatus | null;
   readonly locked: boolean;
   readonly lock_reason: string | null;
   readonly lock_after: number | null;
@@ -140,7 +144,7 @@ export interface Status {
   /** Through a view: the one it is; null on the main socket. */
   readonly view?: ViewStatus | null;
   /** Daemons that report whether they can identify programs. */
-  readonly programs?: ProgramIdentity;
+  readonly programs?: ProgramIdentity | null;
 }
 
 type Json = Record<string, unknown>;
@@ -160,6 +164,7 @@ const OPTIONAL_TEXT = [
   "next_refresh_at",
   "created_at",
   "updated_at",
+  "origin",
 ] as const;
 const HIDDEN = new Set(["secret", "client_secret", "refresh_token"]);
 

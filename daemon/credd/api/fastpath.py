@@ -28,6 +28,7 @@ from ..system.peer import peer_in
 from .envelope import error_response, internal_error
 from .guards import send_error
 from .models import render_credential
+from .prefer import wait_in
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 
@@ -66,7 +67,7 @@ class FastPath:
             if name is None:
                 response = JSONResponse(self.service.status())
             else:
-                credential = await self.service.get(name, peer_in(scope))
+                credential = await self.service.get(name, peer_in(scope), wait_in(scope))
                 response = JSONResponse(render_credential(credential, with_secret=True))
         except CreddError as exc:
             response = error_response(exc.status, exc.code, exc.message)
@@ -77,7 +78,7 @@ class FastPath:
     async def _list(self, scope: Scope, receive: Receive, send: Send) -> None:
         response: Response
         try:
-            credentials = await self.service.list()
+            credentials = await self.service.list(wait_in(scope))
             encoded = self.service.vault.state().encoded
             parts = encoded.encode_all("listed", credentials, _listed_json)
             body = b'{"credentials":[' + b",".join(parts) + b"]}"

@@ -186,6 +186,10 @@ class CredentialOut(BaseModel):
     status: OAuthStatus | None = None
     last_error: str | None = None
     next_refresh_at: datetime | None = None
+    # Reach without exposure (issue 19): where the credential was made.
+    origin: str | None = Field(
+        None, description="the view the credential was made through; null: the main socket"
+    )
 
 
 class CredentialList(BaseModel):
@@ -337,7 +341,7 @@ class ViewStatus(BaseModel):
     patterns: list[str]
     write: bool
     uids: list[int]
-    socket: str
+    socket: str | None = Field(description="its socket's path; null through the view itself")
     expires_at: datetime | None
     last_used_at: datetime | None
     requests: int
@@ -352,16 +356,16 @@ class StatusOut(BaseModel):
     version: str
     started_at: datetime
     uptime_seconds: float
-    socket: str
-    store: StoreStatus
-    key_backend: KeyBackendStatus
+    socket: str | None = Field(description="the socket's path; null through a view")
+    store: StoreStatus | None = Field(description="null through a view")
+    key_backend: KeyBackendStatus | None = Field(description="null through a view")
     locked: bool
     lock_reason: str | None
     lock_after: float | None
     locks_at: datetime | None
     credentials: CredentialCounts
     oauth: OAuthSummary
-    programs: ProgramIdentity
+    programs: ProgramIdentity | None = Field(description="null through a view")
     views: list[ViewStatus] | None = Field(
         None, description="on the main socket: the views the daemon serves"
     )
@@ -405,6 +409,7 @@ def render_credential(
         "allowed_programs": list(credential.allowed_programs),
         "created_at": format_time(credential.created_at),
         "updated_at": format_time(credential.updated_at),
+        "origin": credential.origin,
     }
     if with_secret:
         data["secret"] = credential.secret

@@ -14,6 +14,8 @@ from .. import __version__
 from ..audit import AuditLog
 from ..operations import CredentialService
 from ..system.peer import peer_in
+from ..views.manager import view_in
+from ..views.policy import View
 from .audit import Audit
 from .envelope import install_error_handlers
 from .fastpath import FastPath
@@ -36,6 +38,7 @@ from .models import (
     render_credential,
     render_registration,
 )
+from .prefer import wait_in
 from .recovery import recovery_router
 from .viewpolicy import ViewPolicy
 from .views import views_router
@@ -129,30 +132,30 @@ def _router(service: CredentialService) -> APIRouter:
         return JSONResponse(service.status())
 
     @router.get("/credentials", response_model=CredentialList)
-    async def list_credentials() -> JSONResponse:
-        credentials = await service.list()
+    async def list_credentials(request: Request) -> JSONResponse:
+        credentials = await service.list(wait_in(request.scope))
         return JSONResponse(
             {"credentials": [render_credential(c, with_secret=False) for c in credentials]}
         )
 
     @router.get("/credentials/{name}", response_model=CredentialOut)
     async def get_credential(request: Request, name: Name, include: Include) -> JSONResponse:
-        credential = await service.get(name, peer_in(request.scope))
+        credential = await service.get(name, peer_in(request.scope), wait_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True, include=include))
 
     @router.put("/credentials/{name}", response_model=CredentialOut)
-    async def put_credential(name: Name, body: CredentialIn) -> JSONResponse:
-        credential = await service.put(body.to_credential(name))
+    async def put_credential(request: Request, name: Name, body: CredentialIn) -> JSONResponse:
+        credential = await service.put(body.to_credential(name), _view_of(request))
         return JSONResponse(render_credential(credential, with_secret=False))
 
     @router.delete("/credentials/{name}", status_code=204, response_class=Response)
-    async def delete_credential(name: Name) -> Response:
-        await service.delete(name)
+    async def delete_credential(request: Request, name: Name) -> Response:
+        await service.delete(name, _view_of(request))
         return Response(status_code=204)
 
     @router.post("/credentials/{name}/refresh", response_model=CredentialOut)
     async def refresh_credential(request: Request, name: Name) -> JSONResponse:
-        credential = await service.refresh(name, peer_in(request.scope))
+        credential = await service.refresh(name, peer_in(request.scope), wait_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True))
 
     @router.post("/import", response_model=ImportOut)
@@ -197,3 +200,9 @@ def _router(service: CredentialService) -> APIRouter:
         return JSONResponse(await service.rekey(body.to, body.passphrase))
 
     return router
+
+
+def _view_of(request: Request) -> View | None:
+    """The view a request came through (the policy let it by), None on the main socket."""
+    live = view_in(request.scope)
+    return None if live is None else live.view

@@ -23,6 +23,7 @@ from ..views.policy import Answer, decide
 from .envelope import error_response, internal_error
 from .guards import send_error
 from .models import render_credential
+from .prefer import wait_in
 
 
 class ViewPolicy:
@@ -56,7 +57,7 @@ class ViewPolicy:
             if answer is Answer.STATUS:
                 response = JSONResponse(self.service.status(view=live))
             else:
-                credentials = await self.service.list()
+                credentials = await self.service.list(wait_in(scope))
                 listed = [
                     render_credential(c, with_secret=False)
                     for c in credentials

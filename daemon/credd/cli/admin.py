@@ -60,35 +60,24 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def format_status(status: dict[str, Any]) -> str:
+    """The status in lines; through a view, without what a view is not told (store, key)."""
     key = status["key_backend"]
     store = status["store"]
     counts = status["credentials"]
     lines = [
         f"credd {status['version']}: running, pid {status['pid']}, "
         f"up {_duration(status['uptime_seconds'])} (since {status['started_at']})",
-        f"socket:      {status['socket']}",
-        f"key:         {key['detail']}",
     ]
-    if key["insecure"]:
-        lines.append(f"             WARNING: insecure key storage. Reason: {key['reason']}")
-    elif key.get("reason") and key["reason"] != status.get("lock_reason"):
-        # The keyring answers but cannot be used: its failure, with the ways out.
-        lines.append(f"             PROBLEM: {key['reason']}")
-    lock = "locked" if status["locked"] else "unlocked"
-    if status["locked"] and status.get("lock_reason"):
-        lock += f" ({status['lock_reason']})"
-    elif status.get("locks_at"):
-        lock += (
-            f"; locks at {status['locks_at']} after {_duration(status['lock_after'])} "
-            "without requests"
-        )
-    elif status.get("lock_after") is None:
-        lock += "; no idle lock (lock_after unset)"
-    lines.append(f"state:       {lock}")
-    size = "" if store["size"] is None else f", {store['size']} bytes"
-    lines.append(f"store:       {store['path']} ({store['state']}{size})")
-    if store.get("error"):
-        lines.append(f"             {store['error']}")
+    if status["socket"] is not None:
+        lines.append(f"socket:      {status['socket']}")
+    if key is not None:
+        lines.extend(_key_lines(key, status.get("lock_reason")))
+    lines.append(f"state:       {_lock_state(status)}")
+    if store is not None:
+        size = "" if store["size"] is None else f", {store['size']} bytes"
+        lines.append(f"store:       {store['path']} ({store['state']}{size})")
+        if store.get("error"):
+            lines.append(f"             {store['error']}")
     if counts["total"] is None:
         lines.append("credentials: unknown while locked")
     else:
@@ -108,6 +97,30 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
     lines.extend(_views_lines(status))
     return "\n".join(lines)
+
+
+def _lock_state(status: dict[str, Any]) -> str:
+    lock = "locked" if status["locked"] else "unlocked"
+    if status["locked"] and status.get("lock_reason"):
+        lock += f" ({status['lock_reason']})"
+    elif status.get("locks_at"):
+        lock += (
+            f"; locks at {status['locks_at']} after {_duration(status['lock_after'])} "
+            "without requests"
+        )
+    elif status.get("lock_after") is None and not status.get("view"):
+        lock += "; no idle lock (lock_after unset)"
+    return lock
+
+
+def _key_lines(key: dict[str, Any], lock_reason: str | None) -> list[str]:
+    lines = [f"key:         {key['detail']}"]
+    if key["insecure"]:
+        lines.append(f"             WARNING: insecure key storage. Reason: {key['reason']}")
+    elif key.get("reason") and key["reason"] != lock_reason:
+        # The keyring answers but cannot be used: its failure, with the ways out.
+        lines.append(f"             PROBLEM: {key['reason']}")
+    return lines
 
 
 def _programs_lines(programs: dict[str, Any] | None) -> list[str]:

@@ -25,7 +25,15 @@ from urllib.parse import unquote, urlsplit
 from credd_client.names import GitTarget, docker_name
 
 # Fields of `credd get --json` that the daemon computes and a PUT body must not carry.
-COMPUTED_FIELDS = ("name", "created_at", "updated_at", "status", "last_error", "next_refresh_at")
+COMPUTED_FIELDS = (
+    "name",
+    "created_at",
+    "updated_at",
+    "status",
+    "last_error",
+    "next_refresh_at",
+    "origin",
+)
 
 
 class SourceError(Exception):

@@ -21,6 +21,7 @@ from credd_client import Client
 from credd_client.errors import CreddError, NotFound
 
 from ..store.records import AuthMethod
+from .endpoints import check_endpoint
 from .tokens import describe_error
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -70,6 +71,7 @@ def discover(http: httpx.Client, issuer: str) -> dict[str, Any]:
                 )
             if not isinstance(document.get("token_endpoint"), str):
                 raise LoginFailed(f"the metadata at {url} names no token_endpoint")
+            check_endpoint(document["token_endpoint"], "token endpoint")
             return document
         tried.append(f"{url} (HTTP {response.status_code})")
     raise LoginFailed(
@@ -106,7 +108,7 @@ def resolve_client(
             f"{issuer} offers no dynamic client registration; register credd there and pass "
             "--client-id"
         )
-    registered = register_client(http, endpoint, metadata)
+    registered = register_client(http, check_endpoint(endpoint, "registration endpoint"), metadata)
     daemon.put_registration({"issuer": issuer, **registered})
     print(f"credd: registered with {issuer} as client {registered['client_id']}", file=out)
     return OAuthClient(

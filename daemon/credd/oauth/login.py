@@ -32,6 +32,7 @@ from credd_client import Client
 from credd_client.errors import NeedsLogin, RefreshFailed
 
 from ..store.records import format_time, utc_now
+from .endpoints import check_endpoint
 from .issuer import (
     CALLBACK_PATH,
     DEVICE_GRANT,
@@ -317,6 +318,7 @@ def logout(name: str, out: TextIO = sys.stderr) -> None:
                 metadata = discover(http, issuer)
                 endpoint = metadata.get("revocation_endpoint")
                 if isinstance(endpoint, str):
+                    check_endpoint(endpoint, "revocation endpoint")
                     client = OAuthClient(
                         credential.client_id or "",
                         credential.client_secret,

@@ -14,11 +14,12 @@
   refresh token is sent, the store records that a refresh started (`refresh_started_at`),
   so a daemon that died with the request out finds the unknown outcome at its next start
   instead of sending the possibly spent token again at once.
-- Every answer within a bound: a GET (or POST .../refresh) waits for a refresh at most
-  ANSWER_WITHIN seconds, and a token still valid when the GET came is answered before it
-  stops being valid (schedule.wait_until). Past that the refresh goes on in the background
-  and the GET answers the valid token, or `refresh_failed` saying what the token endpoint
-  did, since when, and when the next attempt is.
+- Every answer within a bound: a GET (or POST .../refresh) waits for a refresh at most as
+  long as its client will (`wait`, see schedule.answer_wait), and a token still valid
+  when the GET came is answered before it stops being valid (schedule.wait_until). Past
+  that the refresh goes on in the background and the GET answers the valid token, or
+  `refresh_failed` saying what the token endpoint did, since when, and when the next
+  attempt is.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ..store.records import Credential, OAuthFields, StoreState, format_time, ut
 from ..store.vault import Vault
 from . import schedule
 from .changes import ApplyRefresh, BeginRefresh, RecordFailure, Superseded
+from .endpoints import endpoint_refusal
 from .http import MaybeSent, NotSent, TokenEndpoint
 from .tokens import Granted, LoginNeeded, Outcome, Retry, Unknown, classify, refresh_request
 
@@ -51,12 +53,6 @@ log = logging.getLogger(__name__)
 # another process changed).
 MAX_SLEEP = 30.0
 STOP_GRACE = 5.0
-# The longest a GET waits for a refresh. Clients give up after 10 s (the Python client's
-# default, which the CLI and the helpers use), and the rest of a request needs room too: an
-# unlock through the keyring, a cold process start on a loaded machine. A token endpoint in
-# working order answers in well under a second, so one still silent after 3 s is having an
-# outage, and a client is better served by an answer that says so than by a longer wait.
-ANSWER_WITHIN = 3.0
 
 
 def login_command(credential: Credential) -> str:
@@ -155,8 +151,11 @@ class Refresher:
         self._failing_since.pop(credential.name, None)
         return credential.replace(oauth=fields)
 
-    async def fresh(self, credential: Credential) -> Credential:
-        """For GET: the credential with a token valid for the margin, refreshed first if due.
+    async def fresh(
+        self, credential: Credential, wait: float = schedule.DEFAULT_WAIT
+    ) -> Credential:
+        """For GET: the credential with a token valid for the margin, refreshed first if due,
+        waiting for that refresh at most ``wait`` seconds.
 
         During an outage the still-valid token is returned; `RefreshFailed` only once it has
         expired, `NeedsLogin` once the grant is gone.
@@ -168,7 +167,7 @@ class Refresher:
         now = self.clock()
         if oauth.status != "needs_login" and schedule.due(oauth, now):
             # Bounded, and a token that still works is answered before it stops working.
-            until = schedule.wait_until(now, oauth, ANSWER_WITHIN, self._sent_at.get(name))
+            until = schedule.wait_until(now, oauth, wait)
             await self._refresh(name, (until - now).total_seconds())
             credential = self._stored(name)
             oauth = credential.oauth
@@ -190,14 +189,14 @@ class Refresher:
             )
         raise RefreshFailed(self._failed_message(credential))
 
-    async def refresh_now(self, name: str) -> Credential:
-        """For POST .../refresh: refresh now, whatever the schedule says."""
+    async def refresh_now(self, name: str, wait: float = schedule.DEFAULT_WAIT) -> Credential:
+        """For POST .../refresh: refresh now, whatever the schedule says (waiting ``wait`` s)."""
         credential = self._stored(name)
         if credential.oauth is None:
             raise InvalidRequest(f"{name!r} is a plain secret, not an oauth2 credential")
         if credential.oauth.status == "needs_login" or credential.oauth.refresh_token is None:
             raise NeedsLogin(self._needs_login_message(credential))
-        done = await self._refresh(name, ANSWER_WITHIN)
+        done = await self._refresh(name, wait)
         credential = self._stored(name)
         oauth = credential.oauth
         if oauth is None:
@@ -298,6 +297,19 @@ class Refresher:
                 await self._record(
                     self._failed(credential, oauth.refresh_token, outcome, self.clock())
                 )
+                return
+            refusal = endpoint_refusal(oauth.token_endpoint, "token endpoint", credential.origin)
+            if refusal is not None:
+                # Stored before the rule (or restored): served until expiry, never sent.
+                log.warning("%r is not refreshed: %s", name, refusal)
+                failure = RecordFailure(
+                    name=name,
+                    used_refresh_token=oauth.refresh_token,
+                    status="error",
+                    last_error=f"not refreshed: {refusal}; log in again with `credd login`",
+                    next_refresh_at=None,
+                )
+                await self._record(failure)
                 return
             await self._send(credential, oauth, oauth.refresh_token)
 

@@ -5,9 +5,10 @@
   jitter of up to half the margin (so tokens issued together do not all come back together).
 - Retries after a failure that left the refresh token unspent wait 2^attempt seconds
   (capped at five minutes), scaled by a random factor in [0.5, 1).
-- A GET waits for a refresh no longer than a bound (the refresher's ANSWER_WITHIN), and a
-  token still usable when the GET came is answered a moment before it stops being usable,
-  however the refresh is going (`wait_until`).
+- A GET waits for a refresh no longer than its client will (`answer_wait`: the request's
+  `Prefer: wait`, 8 s without one, at most `refresh_timeout`), and a token still usable when
+  the GET came is answered a moment before it stops being usable, however the refresh is
+  going (`wait_until`).
 - After an unknown outcome (the server may have rotated the token, the answer was lost) the
   next attempt waits until the access token has truly expired: until then the current token
   serves, and sending the refresh token again before that could only cost the grant sooner.
@@ -28,6 +29,16 @@ EXPIRY_SLACK = timedelta(seconds=1)
 # A still-valid token answered because its refresh is late has at least this long left to
 # reach the client and be used.
 HANDOFF = timedelta(seconds=0.5)
+# The wait of a request without `Prefer: wait`: under the clients' default timeout of 10 s,
+# with room for the rest of the request (a cold process start on a loaded machine).
+DEFAULT_WAIT = 8.0
+
+
+def answer_wait(requested: float | None, cap: float) -> float:
+    """How long a request may wait for a refresh or the keyring: what its client asked
+    (`Prefer: wait`), `DEFAULT_WAIT` when it did not say, never more than ``cap``
+    (`refresh_timeout`: past it the refresh has failed anyway)."""
+    return min(DEFAULT_WAIT if requested is None else requested, cap)
 
 
 def refresh_margin(lifetime: float | None, configured: float | None = None) -> float:
@@ -100,19 +111,16 @@ def due(oauth: OAuthFields, now: datetime) -> bool:
     )
 
 
-def wait_until(
-    now: datetime, oauth: OAuthFields, bound: float, sent_at: datetime | None = None
-) -> datetime:
+def wait_until(now: datetime, oauth: OAuthFields, bound: float) -> datetime:
     """The latest moment a GET arriving at ``now`` may wait for its credential's refresh.
 
-    Never more than ``bound`` seconds, nor more than ``bound`` after the refresh in flight was
-    sent (``sent_at``: an endpoint silent that long is having an outage, and waiting on does
-    not help). A token still usable at ``now`` is answered ``HANDOFF`` before it stops being
-    usable; one with less left than that is answered at once.
+    Never more than ``bound`` seconds (its client's wait), counted from its own arrival
+    however long the refresh has been out: a slow endpoint is not a dead one, and a GET that
+    came late gets the same patience as the first. A token still usable at ``now`` is
+    answered ``HANDOFF`` before it stops being usable; one with less left than that is
+    answered at once.
     """
     limit = now + timedelta(seconds=bound)
-    if sent_at is not None:
-        limit = min(limit, sent_at + timedelta(seconds=bound))
     if oauth.expires_at is not None and usable(oauth, now):
         limit = min(limit, oauth.expires_at - EXPIRY_SLACK - HANDOFF)
     return max(now, limit)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -181,6 +181,20 @@ class DeleteCredential:
             raise NotFound(f"no credential named {self.name!r}")
         remaining = {n: c for n, c in state.credentials.items() if n != self.name}
         return replace(state, credentials=remaining)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """``change`` to the credential ``name``, after ``check`` passed on its stored record (None
+    when absent) as the file holds it at commit time; ``check`` raises to refuse."""
+
+    change: Change
+    name: str
+    check: Callable[[Credential | None], None]
+
+    def apply(self, state: StoreState) -> StoreState:
+        self.check(state.credentials.get(self.name))
+        return self.change.apply(state)
 
 
 @dataclass(frozen=True)

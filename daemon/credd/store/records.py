@@ -89,6 +89,9 @@ class Credential:
     # credential keeps its own in `oauth`.
     expires_at: datetime | None = None
     refresh_token: str | None = field(default=None, repr=False)
+    # Reach without exposure (issue 19): the view the credential was made or last replaced
+    # through; None for the main socket.
+    origin: str | None = None
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -154,6 +157,8 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         data["expires_at"] = format_time(credential.expires_at)
     if credential.refresh_token is not None:
         data["refresh_token"] = credential.refresh_token
+    if credential.origin is not None:
+        data["origin"] = credential.origin
     return data
 
 
@@ -171,6 +176,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         allowed_programs=tuple(str(path) for path in data.get("allowed_programs") or ()),
         expires_at=None if data.get("expires_at") is None else parse_time(data["expires_at"]),
         refresh_token=data.get("refresh_token"),
+        origin=data.get("origin"),
     )
 
 

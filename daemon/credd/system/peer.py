@@ -30,7 +30,7 @@ import struct
 import sys
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -53,9 +53,21 @@ class Peer:
     pid: int | None
     uid: int | None
     exe: str | None
+    # Why the program on the other end cannot be known although the kernel named a process
+    # (another mount namespace, a view's remote end): per-program access refuses it.
+    program_unknown: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"pid": self.pid, "uid": self.uid, "exe": self.exe}
+        data: dict[str, Any] = {"pid": self.pid, "uid": self.uid, "exe": self.exe}
+        if self.program_unknown is not None:
+            data["program_unknown"] = self.program_unknown
+        return data
+
+    def through_view(self, view: str) -> Peer:
+        """This peer as the daemon sees it on a view's socket: the local end of a forward or a
+        container's process, never the program that asks (that one is remote or hidden)."""
+        why = f"it asks through the view {view!r}, behind which the program cannot be known"
+        return replace(self, program_unknown=why)
 
 
 UNKNOWN_PEER = Peer(pid=None, uid=None, exe=None)
@@ -192,6 +204,23 @@ def executable_of(pid: int | None, uid: int | None = None) -> str | None:
         return None
 
 
+def other_mount_namespace(pid: int, proc: str = "/proc") -> str | None:
+    """Why the program of ``pid`` cannot be known when it sees another file system than the
+    daemon (a container of the same uid: its ``/opt/tool`` is not the host's); None when it
+    shares the daemon's mount namespace. Unreadable counts as different (fail closed)."""
+    try:
+        theirs = os.readlink(f"{proc}/{pid}/ns/mnt")
+        ours = os.readlink(f"{proc}/self/ns/mnt")
+    except OSError as exc:
+        return f"the mount namespace of process {pid} cannot be read ({exc.strerror})"
+    if theirs == ours:
+        return None
+    return (
+        f"process {pid} runs in another mount namespace ({theirs}, credd's is {ours}), "
+        "where a program's path names another file"
+    )
+
+
 def peer_of(sock: socket.socket) -> Peer:
     """The peer of a connected Unix socket, as the kernel recorded it at connect.
 
@@ -203,6 +232,9 @@ def peer_of(sock: socket.socket) -> Peer:
             pid, uid, _gid = _UCRED.unpack(
                 sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
             )
+            elsewhere = other_mount_namespace(pid)
+            if elsewhere is not None:
+                return Peer(pid=pid, uid=uid, exe=None, program_unknown=elsewhere)
             return Peer(pid=pid, uid=uid, exe=executable_of(pid, uid))
         if sys.platform == "darwin":
             uid = xucred_uid(sock.getsockopt(SOL_LOCAL, socket.LOCAL_PEERCRED, XUCRED.size))

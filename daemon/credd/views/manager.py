@@ -109,9 +109,9 @@ class WithView:
 
 
 class Views:
-    def __init__(self, state_dir: Path, main_socket: Path) -> None:
+    def __init__(self, state_dir: Path, folder: Path) -> None:
         self.file = StoreFile(state_dir / "views.json")
-        self.main_socket = main_socket
+        self.folder = folder  # this daemon's alone (StatePaths.views)
         self.live: dict[str, LiveView] = {}
         self._starter: Starter | None = None
         self._gate = asyncio.Lock()
@@ -162,7 +162,7 @@ class Views:
         if not patterns or len(patterns) > MAX_PATTERNS:
             raise InvalidRequest(f"a view needs 1 to {MAX_PATTERNS} patterns")
         now = utc_now()
-        path = socket_for(self.main_socket, name)
+        path = socket_for(self.folder, name)
         check_socket_path(path)
         view = View(
             name=name,

@@ -1,18 +1,16 @@
-"""Views: what one is, and the one decision of what a request through it may do (sans-I/O).
+"""Views: what one is, and what a request through it may do (sans-I/O).
 
 A view exposes the credentials whose names match its glob patterns, read-only unless made
-with ``write``, until it expires. `decide` is the single policy check: the `ViewPolicy`
-middleware calls it for every request that came in on a view's socket, before the fast
-path and before any route, and nothing else decides. It allows by name, never by default:
+with ``write``, until it expires. Two checks, and nothing else decides:
 
-    GET  /v1/status                         STATUS  (this view's own, filtered)
-    GET  /v1/credentials                    LIST    (matching names only)
-    GET  /v1/credentials/{name}             ON      if the name matches, else not_found
-    POST /v1/credentials/{name}/refresh     ON      if the name matches, else not_found
-    PUT  /v1/credentials/{name}             ON      with write and a matching name, else forbidden
-    DELETE /v1/credentials/{name}           ON      with write and a matching name; not_found
-                                                    outside the patterns, forbidden without write
-    anything else                           forbidden
+- `decide`, on method and path: the `ViewPolicy` middleware calls it for every request that
+  came in on a view's socket, before the fast path and before any route. It looks the route
+  up in `POLICY`, a table with a row for every route of the app (a test holds the table to
+  the OpenAPI document), and refuses what has no row: `forbidden` by default.
+- `check_write`, on what a PUT or DELETE would change: called by the store change itself
+  with the stored record as the file holds it at commit time. A view writes plain secrets
+  only: neither the stored kind (if any) nor the new one may be anything but `secret`, so no
+  token endpoint, client or grant is ever made, replaced or deleted through a view.
 
 A query string is refused: `?include=refresh_token,client_secret` would hand a long-lived
 grant to a machine the view is meant to trust for a while only.
@@ -29,8 +27,8 @@ from typing import Any
 
 from credd_client.errors import Forbidden, InvalidRequest, NotFound
 
-from ..apipaths import CREDENTIALS_PREFIX, LIST_PATH, REFRESH_SUFFIX, STATUS_PATH, name_from_raw
-from ..store.records import format_time, parse_time
+from ..apipaths import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
+from ..store.records import Credential, format_time, parse_time
 
 VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_PATTERNS = 64
@@ -162,7 +160,47 @@ def parse_duration(text: str) -> timedelta:
     return duration
 
 
-# --- the decision ---------------------------------------------------------------------------
+# --- the table ------------------------------------------------------------------------------
+
+
+class Rule(enum.Enum):
+    STATUS = "the view's own status: health, version, expiry, counts of its names"
+    LIST = "the matching credentials' metadata"
+    READ = "a matching name; not_found outside the patterns"
+    WRITE = "with write, a matching name, plain secrets only (check_write)"
+    FORBIDDEN = "forbidden"
+
+
+CREDENTIAL_ROUTE = "/v1/credentials/{name}"
+REFRESH_ROUTE = "/v1/credentials/{name}/refresh"
+
+# Every route of the app, by method and OpenAPI path; a route missing here is forbidden, and
+# tests/unit/test_view_policy.py fails until it has its row.
+POLICY: dict[tuple[str, str], Rule] = {
+    ("GET", "/v1/status"): Rule.STATUS,
+    ("GET", "/v1/credentials"): Rule.LIST,
+    ("GET", CREDENTIAL_ROUTE): Rule.READ,
+    ("POST", REFRESH_ROUTE): Rule.READ,
+    ("PUT", CREDENTIAL_ROUTE): Rule.WRITE,
+    ("DELETE", CREDENTIAL_ROUTE): Rule.WRITE,
+    ("POST", "/v1/import"): Rule.FORBIDDEN,
+    ("GET", "/v1/registration"): Rule.FORBIDDEN,
+    ("PUT", "/v1/registration"): Rule.FORBIDDEN,
+    ("DELETE", "/v1/registration"): Rule.FORBIDDEN,
+    ("POST", "/v1/lock"): Rule.FORBIDDEN,
+    ("POST", "/v1/unlock"): Rule.FORBIDDEN,
+    ("POST", "/v1/rekey"): Rule.FORBIDDEN,
+    ("POST", "/v1/backup"): Rule.FORBIDDEN,
+    ("POST", "/v1/restore"): Rule.FORBIDDEN,
+    ("POST", "/v1/reset"): Rule.FORBIDDEN,
+    ("GET", "/v1/views"): Rule.FORBIDDEN,
+    ("PUT", "/v1/views/{name}"): Rule.FORBIDDEN,
+    ("DELETE", "/v1/views/{name}"): Rule.FORBIDDEN,
+    ("GET", "/openapi.json"): Rule.FORBIDDEN,  # the app's own, outside the document's paths
+}
+
+
+# --- the decisions ---------------------------------------------------------------------------
 
 
 def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
@@ -170,21 +208,16 @@ def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
     path = raw_path.split(b"?", 1)[0]
     if query:
         raise Forbidden(f"the view {view.name!r} takes no query parameters")
-    if path == STATUS_PATH and method == "GET":
+    route, name = _route_of(method, path)
+    rule = POLICY.get((method, route), Rule.FORBIDDEN)
+    if rule is Rule.STATUS:
         return Answer.STATUS
-    if path == LIST_PATH and method == "GET":
+    if rule is Rule.LIST:
         return Answer.LIST
-    if not path.startswith(CREDENTIALS_PREFIX):
-        raise Forbidden(f"the view {view.name!r} does not allow this call")
-    rest = path[len(CREDENTIALS_PREFIX) :]
-    refresh = method == "POST" and rest.endswith(REFRESH_SUFFIX)
-    if refresh:
-        rest = rest[: -len(REFRESH_SUFFIX)]
-    name = name_from_raw(rest)
-    if method == "GET" or refresh:
+    if rule is Rule.READ and name is not None:
         _must_match(view, name)
         return Answer.ON
-    if method in ("PUT", "DELETE"):
+    if rule is Rule.WRITE and name is not None:
         if not view.write:
             raise Forbidden(f"the view {view.name!r} is read-only")
         if method == "DELETE":
@@ -192,7 +225,31 @@ def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
         elif not view.matches(name):
             raise Forbidden(f"the view {view.name!r} cannot write {name!r}")
         return Answer.ON
-    raise Forbidden(f"the view {view.name!r} does not allow {method} on a credential")
+    if name is not None:
+        raise Forbidden(f"the view {view.name!r} does not allow {method} on a credential")
+    raise Forbidden(f"the view {view.name!r} does not allow this call")
+
+
+def _route_of(method: str, path: bytes) -> tuple[str, str | None]:
+    """The table's route of a raw path, and the credential name in it (checked), if any."""
+    if not path.startswith(CREDENTIALS_PREFIX):
+        return path.decode("latin-1"), None
+    rest = path[len(CREDENTIALS_PREFIX) :]
+    if method == "POST" and rest.endswith(REFRESH_SUFFIX):
+        return REFRESH_ROUTE, name_from_raw(rest[: -len(REFRESH_SUFFIX)])
+    return CREDENTIAL_ROUTE, name_from_raw(rest)
+
+
+def check_write(view: View, stored: Credential | None, new: Credential | None) -> None:
+    """A PUT (``new``) or DELETE (``new`` None) through ``view``, against the stored record:
+    forbidden unless every kind involved is a plain secret."""
+    for credential, verb in ((stored, "replace or delete"), (new, "make")):
+        if credential is not None and credential.kind != "secret":
+            raise Forbidden(
+                f"the view {view.name!r} writes plain secrets only; it cannot {verb} "
+                f"{credential.name!r}, a credential of kind {credential.kind!r} "
+                "(do that on the main socket)"
+            )
 
 
 def _must_match(view: View, name: str) -> None:

@@ -34,12 +34,8 @@ class ViewSocketError(CreddError):
     """The view's socket could not be made; nothing of it is left behind."""
 
 
-def views_folder(main_socket: Path) -> Path:
-    return main_socket.parent / "views"
-
-
-def socket_for(main_socket: Path, name: str) -> Path:
-    return views_folder(main_socket) / f"{name}.sock"
+def socket_for(folder: Path, name: str) -> Path:
+    return folder / f"{name}.sock"
 
 
 def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
@@ -53,7 +49,12 @@ def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise ViewSocketError(f"{path} exists and is not a socket; remove it")
-        path.unlink()  # a view's socket is the daemon's alone: a leftover is stale
+        if _answers(path):
+            raise ViewSocketError(
+                f"{path} is served by another daemon; give this view another name "
+                "(two daemons share this socket folder only with different CREDD_HOMEs)"
+            )
+        path.unlink()  # nobody listens: a leftover of a daemon that stopped
     try:
         sock = bind_private(path)
     except OSError as exc:
@@ -71,6 +72,21 @@ def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
             path.unlink()
         raise
     return sock
+
+
+def _answers(path: Path) -> bool:
+    """Whether something listens on the socket file ``path`` (a live daemon's view)."""
+    if sys.platform == "win32":
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(os.fspath(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def grant_uids(path: Path, uids: list[int]) -> None:

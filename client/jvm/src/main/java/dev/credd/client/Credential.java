@@ -30,6 +30,7 @@ import java.util.Map;
  * @param status oauth2: {@code ok}, {@code needs_login} or {@code error}
  * @param lastError oauth2: the last refresh error, or null
  * @param nextRefreshAt oauth2: when the daemon refreshes next, or null
+ * @param origin the view it was made through, or null for the main socket
  * @param extra fields this client does not know yet
  */
 public record Credential(
@@ -51,6 +52,8 @@ public record Credential(
         String status,
         String lastError,
         Instant nextRefreshAt,
+        // Reach without exposure (issue 19): where the credential was made.
+        String origin,
         Map<String, Object> extra) {
 
     static Credential fromJson(JsonObject json) {
@@ -73,6 +76,7 @@ public record Credential(
                 json.text("status"),
                 json.text("last_error"),
                 json.instant("next_refresh_at"),
+                json.text("origin"),
                 json.unread());
     }
 
@@ -90,6 +94,6 @@ public record Credential(
                 + ", tokenEndpoint=" + tokenEndpoint + ", clientId=" + clientId
                 + ", tokenEndpointAuthMethod=" + tokenEndpointAuthMethod
                 + ", expiresAt=" + expiresAt + ", scope=" + scope + ", status=" + status
-                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt + "]";
+                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt + ", origin=" + origin + "]";
     }
 }

@@ -12,9 +12,9 @@ import java.util.List;
  * @param version the daemon's version
  * @param startedAt when it started
  * @param uptimeSeconds how long it has run
- * @param socket the socket it listens on
- * @param store the store file's state
- * @param keyBackend where the store key comes from
+ * @param socket the socket it listens on; null through a view
+ * @param store the store file's state; null through a view, which is told nothing of it
+ * @param keyBackend where the store key comes from; null through a view
  * @param locked whether it holds no key
  * @param lockReason why it is locked, or null
  * @param lockAfter the idle lock in seconds, or null
@@ -51,14 +51,16 @@ public record Status(
         }
         JsonObject view = json.optionalObject("view");
         JsonObject programs = json.optionalObject("programs");
+        JsonObject store = json.optionalObject("store"); // null through a view
+        JsonObject keyBackend = json.optionalObject("key_backend");
         return new Status(
                 json.requiredLong("pid"),
                 json.requiredText("version"),
                 json.requiredInstant("started_at"),
                 json.requiredDouble("uptime_seconds"),
-                json.requiredText("socket"),
-                StoreStatus.fromJson(json.object("store")),
-                KeyBackendStatus.fromJson(json.object("key_backend")),
+                json.text("socket"),
+                store == null ? null : StoreStatus.fromJson(store),
+                keyBackend == null ? null : KeyBackendStatus.fromJson(keyBackend),
                 json.bool("locked"),
                 json.text("lock_reason"),
                 json.optionalDouble("lock_after"),
