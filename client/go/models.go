@@ -54,6 +54,10 @@ type Credential struct {
 	// Reach without exposure (issue 19): where the credential was made.
 	// Origin is the view it was made through; empty: the main socket.
 	Origin string `json:"origin,omitempty"`
+	// Change events (issue 22)
+
+	// Version is bumped with every change of the credential; a watcher compares it to catch up.
+	Version int64 `json:"version,omitempty"`
 }
 
 // String shows the credential without its secret values.

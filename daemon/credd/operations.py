@@ -29,6 +29,7 @@ from . import __version__
 from .access import check_reader
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
+from .events.hub import EventHub
 from .imports import Action, ImportCredentials, NothingToImport
 from .oauth.endpoints import check_endpoint
 from .oauth.http import HttpxTokenEndpoint
@@ -81,6 +82,8 @@ class CredentialService:
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
         self.views: Views | None = None  # set by the server where it serves views
+        self.events = EventHub()  # the watchers of GET /v1/events, told of every change
+        vault.observer = self.events.store_changed
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -410,6 +413,8 @@ class CredentialService:
             "programs": programs.current().to_json(),
             "views": None if self.views is None else self.views.statuses(),
             "view": None,
+            # Change events (issue 22): who watches, and which exec/render holds what.
+            "watchers": self.events.status(),
         }
 
     def view_status(self, view: LiveView) -> dict[str, Any]:
@@ -429,6 +434,7 @@ class CredentialService:
             "programs": None,
             "views": None,
             "view": own,
+            "watchers": None,
         }
 
     def _health(self, view: LiveView | None) -> dict[str, Any]:

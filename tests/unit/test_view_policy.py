@@ -10,6 +10,7 @@ from credd.cli.views import default_view_name, split_ssh_args
 from credd.store.records import Credential, OAuthFields
 from credd.views.policy import (
     POLICY,
+    Answer,
     Rule,
     View,
     check_pattern,
@@ -18,7 +19,7 @@ from credd.views.policy import (
     decide,
     parse_duration,
 )
-from credd_client.errors import CreddError
+from credd_client.errors import CreddError, Forbidden
 from tests.support.api_contract import openapi_document
 
 READ = View("dev", ("git:https://github.com/*", "docker:*"), "/s/dev.sock")
@@ -90,7 +91,15 @@ def test_only_the_credential_reads_and_writes_are_open() -> None:
         ("POST", "/v1/credentials/{name}/refresh"),
         ("PUT", "/v1/credentials/{name}"),
         ("DELETE", "/v1/credentials/{name}"),
+        ("GET", "/v1/events"),  # its stream carries the view's names only
     }
+
+
+def test_the_events_stream_is_open_with_its_narrowing_query_only() -> None:
+    view = View(name="v", patterns=("git:*",), socket="/s")
+    assert decide(view, "GET", b"/v1/events", b"name=git%3Ax&holder=exec") is Answer.ON
+    with pytest.raises(Forbidden):
+        decide(view, "POST", b"/v1/events", b"")
 
 
 def _secret(name: str = "git:x") -> Credential:

@@ -45,6 +45,9 @@ export interface Credential {
   // Reach without exposure (issue 19): where the credential was made.
   /** The view the credential was made through; null: the main socket. */
   readonly origin?: string | null;
+  // Change events (issue 22)
+  /** Bumped with every change of the credential; a watcher compares it to catch up. */
+  readonly version?: number;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */

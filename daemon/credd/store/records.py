@@ -92,6 +92,9 @@ class Credential:
     # Reach without exposure (issue 19): the view the credential was made or last replaced
     # through; None for the main socket.
     origin: str | None = None
+    # Change events: bumped, durably, with every change of this credential (see
+    # core.stamp_versions); a watcher that reconnects compares versions to catch up.
+    version: int = 1
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -151,6 +154,7 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         "updated_at": format_time(credential.updated_at),
         "oauth": None if credential.oauth is None else _oauth_to_dict(credential.oauth),
         "allowed_programs": list(credential.allowed_programs),
+        "version": credential.version,
     }
     # Only when set: every other credential's stored form stays as it was.
     if credential.expires_at is not None:
@@ -177,6 +181,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         expires_at=None if data.get("expires_at") is None else parse_time(data["expires_at"]),
         refresh_token=data.get("refresh_token"),
         origin=data.get("origin"),
+        version=int(data.get("version", 1)),  # stored before versions existed: 1
     )
 
 

@@ -12,8 +12,9 @@ with ``write``, until it expires. Two checks, and nothing else decides:
   only: neither the stored kind (if any) nor the new one may be anything but `secret`, so no
   token endpoint, client or grant is ever made, replaced or deleted through a view.
 
-A query string is refused: `?include=refresh_token,client_secret` would hand a long-lived
-grant to a machine the view is meant to trust for a while only.
+A query string is refused (but the events' `?name=&holder=`, which only narrow the stream):
+`?include=refresh_token,client_secret` would hand a long-lived grant to a machine the view
+is meant to trust for a while only.
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ class Rule(enum.Enum):
     LIST = "the matching credentials' metadata"
     READ = "a matching name; not_found outside the patterns"
     WRITE = "with write, a matching name, plain secrets only (check_write)"
+    EVENTS = "the change events of its names only (filtered in api/events.py)"
     FORBIDDEN = "forbidden"
 
 
@@ -183,6 +185,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", REFRESH_ROUTE): Rule.READ,
     ("PUT", CREDENTIAL_ROUTE): Rule.WRITE,
     ("DELETE", CREDENTIAL_ROUTE): Rule.WRITE,
+    ("GET", "/v1/events"): Rule.EVENTS,
     ("POST", "/v1/import"): Rule.FORBIDDEN,
     ("GET", "/v1/registration"): Rule.FORBIDDEN,
     ("PUT", "/v1/registration"): Rule.FORBIDDEN,
@@ -206,10 +209,12 @@ POLICY: dict[tuple[str, str], Rule] = {
 def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
     """What a request through ``view`` gets; raises the refusal (forbidden, not_found)."""
     path = raw_path.split(b"?", 1)[0]
-    if query:
-        raise Forbidden(f"the view {view.name!r} takes no query parameters")
     route, name = _route_of(method, path)
     rule = POLICY.get((method, route), Rule.FORBIDDEN)
+    if rule is Rule.EVENTS:
+        return Answer.ON  # its query (names, holder) only narrows the stream
+    if query:
+        raise Forbidden(f"the view {view.name!r} takes no query parameters")
     if rule is Rule.STATUS:
         return Answer.STATUS
     if rule is Rule.LIST:

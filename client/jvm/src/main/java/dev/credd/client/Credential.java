@@ -31,6 +31,8 @@ import java.util.Map;
  * @param lastError oauth2: the last refresh error, or null
  * @param nextRefreshAt oauth2: when the daemon refreshes next, or null
  * @param origin the view it was made through, or null for the main socket
+ * @param version bumped with every change of the credential (change events), or null from an
+ *     older daemon
  * @param extra fields this client does not know yet
  */
 public record Credential(
@@ -54,6 +56,8 @@ public record Credential(
         Instant nextRefreshAt,
         // Reach without exposure (issue 19): where the credential was made.
         String origin,
+        // Change events (issue 22)
+        Long version,
         Map<String, Object> extra) {
 
     static Credential fromJson(JsonObject json) {
@@ -77,6 +81,7 @@ public record Credential(
                 json.text("last_error"),
                 json.instant("next_refresh_at"),
                 json.text("origin"),
+                json.optionalLong("version"),
                 json.unread());
     }
 
@@ -94,6 +99,7 @@ public record Credential(
                 + ", tokenEndpoint=" + tokenEndpoint + ", clientId=" + clientId
                 + ", tokenEndpointAuthMethod=" + tokenEndpointAuthMethod
                 + ", expiresAt=" + expiresAt + ", scope=" + scope + ", status=" + status
-                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt + ", origin=" + origin + "]";
+                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt
+                + ", origin=" + origin + ", version=" + version + "]";
     }
 }
