@@ -184,7 +184,7 @@ def main() -> None:
     print(f"imported {import_everything()} modules")
     print("help:", "exec" in run_help())
     print("exec help:", "--env VAR=NAME" in run_help("exec"))
-    from credd.cli import exec as exec_command
+    from credd_client.cli import exec as exec_command
 
     print("forwarded:", sorted(int(sig) for sig in exec_command.FORWARDED))
     print("store:", write_and_read_the_store(folder))

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credd.cli.masking import MASK, Masker
+from credd_client.cli.masking import MASK, Masker
 
 
 def run(masker: Masker, chunks: list[bytes]) -> bytes:
