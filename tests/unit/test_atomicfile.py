@@ -38,6 +38,8 @@ def test_a_replaced_file_keeps_its_mode_and_is_a_new_inode(tmp_path: Path) -> No
     assert mode(target) == 0o640
     assert target.stat().st_ino != before
     assert sorted(os.listdir(tmp_path)) == ["token"]
+    replace_file(str(target), b"newer", mode=0o600)
+    assert (target.read_bytes(), mode(target)) == (b"newer", 0o600)
 
 
 def test_a_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:

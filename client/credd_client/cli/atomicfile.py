@@ -2,9 +2,9 @@
 
 The new content goes to a temporary file in the same folder (0600 from its creation),
 which is flushed to disk and renamed over the target; the folder is synced so the rename
-lasts. A replaced file keeps its permission bits (the user may have opened them to a group);
-a new one is 0600. The result is a new inode: a program holding the old file open, or a
-single-file bind mount of it, keeps seeing the old content.
+lasts. Unless told a mode, a replaced file keeps its permission bits (the user may have
+opened them to a group), and a new one is 0600. The result is a new inode: a program holding
+the old file open, or a single-file bind mount of it, keeps seeing the old content.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import sys
 NEW_FILE_MODE = 0o600
 
 
-def replace_file(path: str, data: bytes) -> None:
+def replace_file(path: str, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` atomically; `OSError` leaves ``path`` as it was."""
     folder = os.path.dirname(path) or "."
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = NEW_FILE_MODE
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = NEW_FILE_MODE
     temporary = os.path.join(folder, f".{os.path.basename(path)}.credd-{secrets.token_hex(4)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
     try:

@@ -1,13 +1,20 @@
 """`credd exec`: run a command with secrets in its environment or in files, never its arguments.
 
     credd exec --env GITHUB_TOKEN=github.com --file ~/.pypirc=pypirc -- make release
+    credd exec --env-file .env -- make test
+    credd exec --file ~/.config/app/token=work --on-change signal:HUP -- ./server
 
-Every secret is fetched before the command starts: a missing credential is an error naming
-it, and the command does not run. Files are written 0600 (folders made 0700) and removed,
-with the folders made for them, when the command ends (unless ``--keep-files``). credd
-exits with the command's exit code, 126 or 127 when it cannot run it, and dies of the same
-signal when the command does. Signals credd receives are passed on to the command.
-``--mask`` pipes the command's output and error and replaces every injected value.
+Every value is fetched before the command starts: a missing credential is an error naming
+it (and the variable or file it was for), and the command does not run. An ``--env-file``
+is dotenv text where a value ``credd:NAME`` (or ``credd:NAME#username``) is a reference and
+any other value is passed as written (`envfile`, `references`). Files are written 0600
+(folders made 0700) and removed, with the folders made for them, when the command ends
+(unless ``--keep-files``).
+
+While the command runs, one events connection keeps every ``--file`` current (replaced
+atomically when its credential changes), teaches ``--mask`` the new values, and tells the
+command as ``--on-change`` says (`supervisor`). credd exits with the command's exit code,
+126 or 127 when it cannot run it, and dies of the same signal when the command does.
 """
 
 from __future__ import annotations
@@ -15,9 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,39 +29,30 @@ from typing import Any
 from credd_client import Client
 from credd_client.errors import InvalidRequest
 
-from .masking import Masker
+from . import envfile
+from .atomicfile import NEW_FILE_MODE, replace_file
+from .notices import warn
+from .references import BadReference, Reference, Values, is_reference, parse_reference
+from .supervisor import DEFAULT_GRACE, OnChange, Supervisor, die_of
+from .watching import Keeper
 
-FILE_MODE = 0o600
 FOLDER_MODE = 0o700
-# Passed on to the command. SIGINT and SIGQUIT come from the terminal's keyboard to the whole
-# foreground process group, the command included, so they are passed on only when credd is
-# not in the terminal's foreground (otherwise the command would get them twice). Windows has
-# none of the Unix signals: Ctrl+C and Ctrl+Break reach every process of the console, the
-# command included, and SIGTERM passed on ends it (TerminateProcess).
-if sys.platform == "win32":
-    FORWARDED: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT, signal.SIGBREAK)
-    KEYBOARD: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGBREAK)
-else:
-    FORWARDED = (
-        signal.SIGTERM,
-        signal.SIGHUP,
-        signal.SIGINT,
-        signal.SIGQUIT,
-        signal.SIGUSR1,
-        signal.SIGUSR2,
-        signal.SIGWINCH,
-    )
-    KEYBOARD = (signal.SIGINT, signal.SIGQUIT)
+# With --env, a restart is what brings a new value to the command; but restarting a command
+# nobody asked to restart (a release half done, a test run) is worse than a stale value, and
+# a short command never sees a change. So the default stays `ignore`, with a notice.
+DEFAULT_ON_CHANGE = "ignore"
 
 
 def register(commands: Any) -> None:
     run = commands.add_parser(
         "exec",
         help="run a command with secrets in its environment or in files",
-        description="Secrets go into the command's environment (--env) or into files "
-        "(--file), never into its arguments. Exits with the command's exit code.",
-        usage="credd exec [--env VAR=NAME]... [--file PATH=NAME]... [--keep-files] [--mask] "
-        "-- COMMAND [ARGS]...",
+        description="Secrets go into the command's environment (--env, --env-file) or into "
+        "files (--file), never into its arguments. The files are kept current while the "
+        "command runs. Exits with the command's exit code.",
+        usage="credd exec [--env VAR=NAME]... [--env-file FILE]... [--file PATH=NAME]... "
+        "[--on-change restart|signal:SIG|exit|ignore] [--grace SECONDS] [--keep-files] "
+        "[--mask] -- COMMAND [ARGS]...",
     )
     run.add_argument(
         "--env",
@@ -67,11 +62,34 @@ def register(commands: Any) -> None:
         help="set the variable VAR to the secret of the credential NAME (repeatable)",
     )
     run.add_argument(
+        "--env-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="set the variables of a dotenv FILE, where a value credd:NAME or "
+        "credd:NAME#username is a reference (repeatable)",
+    )
+    run.add_argument(
         "--file",
         action="append",
         default=[],
         metavar="PATH=NAME",
-        help="write the secret of NAME to PATH, 0600, removed afterwards (repeatable)",
+        help="write the secret of NAME to PATH, 0600, kept current, removed afterwards "
+        "(repeatable)",
+    )
+    run.add_argument(
+        "--on-change",
+        default=DEFAULT_ON_CHANGE,
+        metavar="POLICY",
+        help="when a credential changes while the command runs: restart it, signal:SIG it "
+        "(e.g. signal:HUP), exit, or ignore (the default; files are replaced in every case)",
+    )
+    run.add_argument(
+        "--grace",
+        type=_seconds,
+        default=DEFAULT_GRACE,
+        metavar="SECONDS",
+        help=f"how long restart and exit wait after SIGTERM before SIGKILL ({DEFAULT_GRACE:g})",
     )
     run.add_argument(
         "--keep-files", action="store_true", help="leave the --file files when the command ends"
@@ -85,26 +103,81 @@ def register(commands: Any) -> None:
     run.set_defaults(run=run_exec)
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86400:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return seconds
+
+
 @dataclass
 class Plan:
-    env: dict[str, str] = field(default_factory=dict)  # VAR -> credential name
-    files: dict[str, str] = field(default_factory=dict)  # normalised path -> credential name
+    env: dict[str, Reference] = field(default_factory=dict)  # VAR -> reference
+    literals: dict[str, str] = field(default_factory=dict)  # VAR -> value as an env file has it
+    files: dict[str, Reference] = field(default_factory=dict)  # normalised path -> reference
+    places: dict[str, str] = field(default_factory=dict)  # VAR -> where it is set, for messages
+
+    def set_variable(self, var: str, value: Reference | str, place: str) -> None:
+        if var in self.places:
+            raise InvalidRequest(f"{var} is set twice: by {self.places[var]} and by {place}")
+        self.places[var] = place
+        if isinstance(value, Reference):
+            self.env[var] = value
+        else:
+            self.literals[var] = value
+
+    def names(self) -> set[str]:
+        return {reference.name for reference in [*self.env.values(), *self.files.values()]}
 
 
-def parse_mappings(env_items: list[str], file_items: list[str]) -> Plan:
+def make_plan(env_items: list[str], env_files: list[str], file_items: list[str]) -> Plan:
     plan = Plan()
     for item in env_items:
         var, name = _split("--env", "VAR=NAME", item)
-        if var in plan.env:
-            raise InvalidRequest(f"--env sets {var} twice")
-        plan.env[var] = name
+        plan.set_variable(var, Reference(name), f"--env {var}")
+    for path in env_files:
+        for var, (value, place) in read_env_file(path).items():
+            plan.set_variable(var, value, place)
     for item in file_items:
         raw, name = _split("--file", "PATH=NAME", item)
         path = normalise(raw)
         if path in plan.files:
             raise InvalidRequest(f"--file names {path} twice ({raw!r} is the same file)")
-        plan.files[path] = name
+        plan.files[path] = Reference(name)
     return plan
+
+
+def read_env_file(path: str) -> dict[str, tuple[Reference | str, str]]:
+    """VAR -> (reference or literal value, place): the last line setting a variable wins."""
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            text = handle.read().decode()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read the env file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"the env file {path} is not UTF-8 text") from None
+    try:
+        entries = envfile.parse(text)
+    except envfile.EnvFileError as exc:
+        raise InvalidRequest(f"{path}, {exc}") from None
+    variables: dict[str, tuple[Reference | str, str]] = {}
+    for entry in entries:
+        place = f"{path}, line {entry.line}: {entry.key}"
+        if entry.value is None:  # a key alone sets nothing, as with python-dotenv
+            continue
+        if "\0" in entry.key or "\0" in entry.value:
+            raise InvalidRequest(f"{place} holds a NUL character")
+        if not is_reference(entry.value):
+            variables[entry.key] = (entry.value, place)
+            continue
+        try:
+            variables[entry.key] = (parse_reference(entry.value), place)
+        except BadReference as exc:
+            raise InvalidRequest(f"{place}: {exc}") from None
+    return variables
 
 
 def normalise(path: str) -> str:
@@ -119,47 +192,38 @@ def _split(option: str, shape: str, item: str) -> tuple[str, str]:
     return key, name
 
 
-def fetch(plan: Plan) -> dict[str, str]:
-    """Every credential the plan names, by name; the first one missing is an error."""
-    secrets: dict[str, str] = {}
-    with Client() as client:
-        for name in [*plan.env.values(), *plan.files.values()]:
-            if name not in secrets:
-                secret = client.get(name).secret
-                if secret is None:
-                    raise InvalidRequest(f"the credential {name!r} has no secret")
-                secrets[name] = secret
-    return secrets
-
-
 class Files:
-    """The --file files and the folders made for them; `remove` undoes it all."""
+    """The --file files and the folders made for them; after `remove`, nothing is written."""
 
     def __init__(self) -> None:
         self.files: list[str] = []
         self.folders: list[str] = []
+        self._lock = threading.Lock()
+        self._removed = False
 
-    def write(self, path: str, secret: str, *, replace: bool) -> None:
-        folder = os.path.dirname(path)
-        self._make_folders(folder)
+    def create(self, path: str, secret: str, *, replace: bool) -> None:
         if os.path.lexists(path) and not replace:
             raise InvalidRequest(
                 f"{path} exists; credd exec writes only new files (it removes them "
                 "afterwards): pick another path, or pass --keep-files to replace it"
             )
-        temporary = os.path.join(folder, f".{os.path.basename(path)}.credd-{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(secret.encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+            self._make_folders(os.path.dirname(path))
+            replace_file(path, secret.encode(), NEW_FILE_MODE)
+        except OSError as exc:
+            raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
         self.files.append(path)
+
+    def update(self, path: str, secret: str) -> None:
+        """Replace a file with a new value (in the mode it has now), unless the command has
+        ended."""
+        with self._lock:
+            if self._removed:
+                return
+            try:
+                replace_file(path, secret.encode())
+            except OSError as exc:
+                warn(f"cannot replace {path}, so it keeps its last value: {exc.strerror or exc}")
 
     def _make_folders(self, folder: str) -> None:
         missing: list[str] = []
@@ -171,15 +235,17 @@ class Files:
             os.chmod(path, FOLDER_MODE)  # whatever the umask
             self.folders.append(path)
 
-    def remove(self) -> None:
+    def remove(self, *, keep: bool) -> None:
+        with self._lock:
+            self._removed = True
+        if keep:
+            return
         for path in self.files:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         for folder in reversed(self.folders):
             with contextlib.suppress(OSError):  # not empty: the command left files there
                 os.rmdir(folder)
-        self.files.clear()
-        self.folders.clear()
 
 
 def run_exec(args: argparse.Namespace) -> int:
@@ -188,134 +254,94 @@ def run_exec(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise InvalidRequest("no command given: credd exec [options] -- COMMAND [ARGS]...")
-    plan = parse_mappings(args.env, args.file)
-    secrets = fetch(plan)
-    env = dict(os.environ)
-    for var, name in plan.env.items():
-        if "\0" in secrets[name]:
-            raise InvalidRequest(f"the secret of {name!r} holds a NUL byte; use --file")
-        env[var] = secrets[name]
-    files = Files()
-    try:
-        for path, name in plan.files.items():
-            try:
-                files.write(path, secrets[name], replace=args.keep_files)
-            except OSError as exc:
-                raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
-        masker_secrets = list(secrets.values()) if args.mask else None
-        returncode = supervise(command, env, masker_secrets)
-    finally:
-        if not args.keep_files:
-            files.remove()
+    on_change = OnChange.parse(args.on_change)
+    plan = make_plan(args.env, args.env_file, args.file)
+    with Client() as client:
+        values = Values(client)
+        _load(plan, values)
+        files = Files()
+        try:
+            for path, reference in plan.files.items():
+                files.create(path, _loaded(values, reference), replace=args.keep_files)
+            returncode = _supervise(
+                command, plan, values=values, files=files, on_change=on_change, args=args
+            )
+        finally:
+            files.remove(keep=args.keep_files)
     if returncode < 0:
         die_of(-returncode)
         return 128 - returncode
     return returncode
 
 
-def supervise(command: list[str], env: dict[str, str], mask: list[str] | None) -> int:
-    """Run the command to its end, passing signals on; its return code (negative: a signal)."""
-    pipe = subprocess.PIPE if mask is not None else None
-    with SignalForwarder() as forwarder:  # from before the start: none may kill credd alone
-        try:
-            child = subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe)
-        except FileNotFoundError:
-            print(f"credd: {command[0]}: command not found", file=sys.stderr)
-            return 127
-        except OSError as exc:
-            print(f"credd: cannot run {command[0]}: {exc.strerror or exc}", file=sys.stderr)
-            return 126
-        pumps = []
-        if mask is not None:
-            assert child.stdout is not None
-            assert child.stderr is not None
-            pumps = [
-                threading.Thread(target=pump, args=(child.stdout.fileno(), 1, Masker(mask))),
-                threading.Thread(target=pump, args=(child.stderr.fileno(), 2, Masker(mask))),
-            ]
-            for thread in pumps:
-                thread.start()
-        forwarder.attach(child)
-        returncode = child.wait()
-    for thread in pumps:
-        thread.join()
-    for stream in (child.stdout, child.stderr):
-        if stream is not None:
-            stream.close()
-    return returncode
+def _load(plan: Plan, values: Values) -> None:
+    """Every value, before anything runs; the first missing one is an error naming it."""
+    for var, reference in plan.env.items():
+        if "\0" in values.load(reference, plan.places[var]):
+            raise InvalidRequest(f"the {reference.field} of {reference.name!r} holds a NUL byte")
+    for path, reference in plan.files.items():
+        values.load(reference, f"--file {path}")
 
 
-def pump(source: int, target: int, masker: Masker) -> None:
-    """Copy one of the command's streams to ours, masked, until it ends."""
-    writable = True
-
-    def write(data: bytes) -> None:
-        nonlocal writable
-        while data and writable:
-            try:
-                data = data[os.write(target, data) :]
-            except OSError:  # our reader went away: keep draining so the command goes on
-                writable = False
-
-    while chunk := os.read(source, 65536):
-        write(masker.feed(chunk))
-    write(masker.finish())
+def _loaded(values: Values, reference: Reference) -> str:
+    value = values.current(reference)
+    assert value is not None, "loaded, or the command would not run"
+    return value
 
 
-class SignalForwarder:
-    """Handlers that pass signals on to the command; those that come before it starts wait."""
+def _supervise(
+    command: list[str],
+    plan: Plan,
+    *,
+    values: Values,
+    files: Files,
+    on_change: OnChange,
+    args: argparse.Namespace,
+) -> int:
+    def environment() -> dict[str, str]:
+        env = {**os.environ, **plan.literals}
+        for var, reference in plan.env.items():
+            value = values.current(reference)
+            if value is not None:  # None: its username was removed since; not set
+                env[var] = value
+        return env
 
-    def __init__(self) -> None:
-        self.child: subprocess.Popen[bytes] | None = None
-        self.pending: list[int] = []
-        self.keyboard_reaches_child = _in_terminal_foreground()
-        self.previous: dict[int, Any] = {}
+    injected = [*plan.env.values(), *plan.files.values()]
+    mask = [_loaded(values, reference) for reference in injected] if args.mask else None
+    supervisor = Supervisor(command, environment, on_change, mask=mask, grace=args.grace)
+    if on_change.action == "signal" and plan.env:
+        warn(
+            f"--on-change {args.on_change} cannot change a running command's environment: "
+            f"{', '.join(sorted(plan.env))} keep the values of its start (use --file for "
+            "values that change, or --on-change restart)"
+        )
 
-    def __enter__(self) -> SignalForwarder:
-        self.previous = {sig: signal.signal(sig, self._forward) for sig in FORWARDED}
-        return self
+    def reread(names: set[str]) -> None:
+        changed = values.reload(names)
+        if not changed:
+            return
+        for path, reference in plan.files.items():
+            value = values.current(reference)
+            if reference.name in changed and value is not None:
+                files.update(path, value)
+        for reference in injected:
+            value = values.current(reference)
+            if reference.name in changed and value is not None:
+                supervisor.learn_secret(value)
+        stale = sorted(var for var, ref in plan.env.items() if ref.name in changed)
+        if stale and on_change.action == "ignore":
+            warn(
+                f"{', '.join(sorted(changed))} changed; the command's {', '.join(stale)} "
+                "keep their old values (--on-change restart brings new ones)"
+            )
+        supervisor.notify_change()
 
-    def __exit__(self, *exc_info: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def attach(self, child: subprocess.Popen[bytes]) -> None:
-        self.child = child
-        pending, self.pending = self.pending, []
-        for signum in pending:
-            self._send(signum)
-
-    def _forward(self, signum: int, _frame: object) -> None:
-        if signum in KEYBOARD and self.keyboard_reaches_child:
-            return  # the terminal sent it to the command too
-        if self.child is None:
-            self.pending.append(signum)
-        else:
-            self._send(signum)
-
-    def _send(self, signum: int) -> None:
-        assert self.child is not None
-        with contextlib.suppress(ProcessLookupError):
-            self.child.send_signal(signum)
-
-
-def _in_terminal_foreground() -> bool:
-    if sys.platform == "win32":
-        return True  # console control events reach every process attached to the console
-    for stream in (sys.stdin, sys.stderr, sys.stdout):
-        try:
-            return os.tcgetpgrp(stream.fileno()) == os.getpgrp()
-        except (OSError, ValueError, AttributeError):
-            continue
-    return False
-
-
-def die_of(signum: int) -> None:
-    """End this process with the signal the command died of, as a shell would see it."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if sys.platform == "win32":  # exit codes are never negative there: not reached
-        sys.exit(128 + signum)
-    signal.signal(signum, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
-    os.kill(os.getpid(), signum)
+    names = plan.names()
+    if not names:
+        return supervisor.run()
+    keeper = Keeper(names, "exec", reread)
+    keeper.start()
+    try:
+        return supervisor.run()
+    finally:
+        keeper.stop()

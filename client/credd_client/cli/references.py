@@ -9,13 +9,14 @@ interpolation: a reference names a credential, nothing else.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from credd_client import Client
 from credd_client.errors import CreddError, InvalidRequest, NotFound
+
+from .notices import warn
 
 PREFIX = "credd:"
 FIELDS = ("secret", "username")
@@ -30,10 +31,6 @@ class BadReference(ValueError):
 class Reference:
     name: str
     field: str = "secret"
-
-    def __str__(self) -> str:
-        shown = f"{PREFIX}{self.name}"
-        return shown if self.field == "secret" else f"{shown}#{self.field}"
 
 
 def is_reference(value: str) -> bool:
@@ -98,9 +95,7 @@ class Values:
             try:
                 fields = self._fetch(reference.name)
             except NotFound:
-                raise NotFound(
-                    f"{place}: no credential named {reference.name!r} (from {reference})"
-                ) from None
+                raise NotFound(f"{place}: no credential named {reference.name!r}") from None
             with self._lock:
                 self._read[reference.name] = fields
         value = self.current(reference)
@@ -122,10 +117,7 @@ class Values:
             try:
                 fields = self._fetch(name)
             except CreddError as exc:
-                print(
-                    f"credd: cannot read {name!r} now, keeping its last value: {exc.message}",
-                    file=sys.stderr,
-                )
+                warn(f"cannot read {name!r} now, so its last value stays: {exc.message}")
                 continue
             with self._lock:
                 if self._read.get(name) != fields:

@@ -172,6 +172,9 @@ class Supervisor:
         except OSError as exc:
             print(f"credd: cannot run {self.command[0]}: {exc.strerror or exc}", file=sys.stderr)
             return 126
+        except ValueError:  # a NUL in a value that changed since the first start
+            print(f"credd: cannot run {self.command[0]}: a NUL in its environment", file=sys.stderr)
+            return 126
         pumps = self._pumps(child)
         forwarder.attach(child)
         threading.Thread(target=self._wait_for, args=(child, pumps), daemon=True).start()
