@@ -16,6 +16,7 @@ listens), `DaemonTimeout` (a daemon took the request and did not answer in time)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -26,7 +27,7 @@ from .errors import DaemonTimeout, DaemonUnavailable, Forbidden, ProtocolError
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from io import BufferedReader
 
 START_HINT = (
@@ -116,6 +117,80 @@ class UnixTransport:
             raise DaemonUnavailable(
                 f"the daemon on {self.path} closed the connection without answering"
             ) from None
+
+    def stream(
+        self, target: str, headers: Mapping[str, str], idle_timeout: float
+    ) -> Response | Iterator[bytes]:
+        """GET an open-ended answer on a new connection of its own.
+
+        A 2xx answer is its body's bytes as they come, until the daemon ends it; a silence of
+        ``idle_timeout`` raises `DaemonTimeout`, a broken connection `DaemonUnavailable`. Any
+        other answer is returned whole, as `request` does.
+        """
+        self.close()
+        self._connect()
+        assert self._sock is not None
+        assert self._reader is not None
+        message = _encode_request("GET", target, None, headers)
+        try:
+            self._sock.sendall(message)
+            version, status = _parse_status_line(_read_line(self._reader))
+            del version
+            answer_headers = _read_headers(self._reader)
+            if not 200 <= status < 300:
+                body = (
+                    _read_chunked(self._reader)
+                    if "transfer-encoding" in answer_headers
+                    else _read_exactly(
+                        self._reader, _content_length(answer_headers.get("content-length", "0"))
+                    )
+                )
+                self.close()
+                return Response(status, answer_headers, body)
+        except BaseException:
+            self.close()
+            raise
+        self._sock.settimeout(idle_timeout)
+        return self._body_as_it_comes(answer_headers)
+
+    def _body_as_it_comes(self, headers: Mapping[str, str]) -> Iterator[bytes]:
+        reader = self._reader
+        assert reader is not None
+        chunked = "transfer-encoding" in headers
+        try:
+            while True:
+                if chunked:
+                    size_field = _read_line(reader).split(b";", 1)[0].strip()
+                    if not size_field or not set(size_field) <= _HEX_DIGITS:
+                        raise _malformed("a malformed chunk size")
+                    size = int(size_field, 16)
+                    if size == 0:
+                        return
+                    data = _read_exactly(reader, size)
+                    if _read_line(reader) not in _LINE_ENDS:
+                        raise _malformed("a chunk longer than its size")
+                else:
+                    data = reader.read1(_MAX_LINE)
+                    if not data:
+                        return
+                yield data
+        except TimeoutError as exc:
+            raise DaemonTimeout(
+                f"the daemon on {self.path} went silent (no heartbeat); reconnecting"
+            ) from exc
+        except OSError as exc:
+            raise DaemonUnavailable(
+                f"the connection to the daemon on {self.path} broke ({exc.strerror or exc})"
+            ) from exc
+        finally:
+            self.close()
+
+    def abort(self) -> None:
+        """From another thread: break the connection, so a read blocked on it returns."""
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Close the connection; the next request opens a new one."""

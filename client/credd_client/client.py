@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._transport import Response
+    from .watch import Watch
 
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _PERCENT_ENCODED = tuple(
@@ -45,6 +46,7 @@ class Client:
         self.socket_path = default_socket_path() if socket_path is None else socket_path
         self._transport = UnixTransport(self.socket_path, timeout)
         self._autostart = autostart
+        self.timeout = timeout
 
     def __enter__(self) -> Client:
         return self
@@ -152,6 +154,14 @@ class Client:
             body["passphrase"] = passphrase
         return self._call("POST", "/v1/rekey", body)
 
+    def watch(self, names: Iterable[str] | None = None, *, holder: str | None = None) -> Watch:
+        """Change events (`Event`: type, name, version) of ``names`` (None: every credential),
+        across daemon restarts; ``holder`` ("exec", "render") is what `credd status` shows
+        this process as. Runs until `Watch.close`; see `credd_client.watch`."""
+        from .watch import Watch
+
+        return Watch(self, names, holder)
+
     def _may_autostart(self) -> bool:
         if self._autostart is None:
             from ._autostart import enabled
@@ -258,7 +268,7 @@ class Client:
             start_daemon(self.socket_path, os.environ)
             response = self._transport.request(method, target, payload)
         if not 200 <= response.status < 300:
-            raise _error_from(response)
+            raise error_from(response)
         return response
 
 
@@ -283,7 +293,7 @@ def _credential_path(name: str) -> str:
         raise InvalidRequest("a credential name must be valid Unicode text") from None
 
 
-def _error_from(response: Response) -> CreddError:
+def error_from(response: Response) -> CreddError:
     try:
         envelope = json.loads(response.body)
     except (ValueError, RecursionError):

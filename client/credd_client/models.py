@@ -77,6 +77,8 @@ class Credential(_Record):
         "status",
         "last_error",
         "next_refresh_at",
+        # Change events (issue 22)
+        "version",
         "extra",
     )
     _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
@@ -98,6 +100,7 @@ class Credential(_Record):
     status: str | None
     last_error: str | None
     next_refresh_at: str | None
+    version: int | None
     extra: dict[str, Any]
 
     def __init__(
@@ -120,6 +123,7 @@ class Credential(_Record):
         status: str | None = None,
         last_error: str | None = None,
         next_refresh_at: str | None = None,
+        version: int | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self._assign(
@@ -140,6 +144,7 @@ class Credential(_Record):
             status=status,
             last_error=last_error,
             next_refresh_at=next_refresh_at,
+            version=version,
             extra=dict(extra or {}),
         )
 
@@ -155,6 +160,7 @@ class Credential(_Record):
             name=_text(data, "name"),
             kind=_text(data, "kind"),
             labels=labels,
+            version=_optional_int(data, "version"),
             extra={key: value for key, value in data.items() if key not in _KNOWN_FIELDS},
             **{key: _optional_text(data, key) for key in _OPTIONAL_TEXT_FIELDS},
         )
@@ -162,7 +168,7 @@ class Credential(_Record):
     def to_json(self) -> dict[str, Any]:
         """The credential as the daemon sends it, unset fields left out (for ``--json``)."""
         data: dict[str, Any] = {"name": self.name, "kind": self.kind, "labels": dict(self.labels)}
-        for key in _OPTIONAL_TEXT_FIELDS:
+        for key in (*_OPTIONAL_TEXT_FIELDS, "version"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -172,7 +178,7 @@ class Credential(_Record):
 
 _KNOWN_FIELDS = frozenset(Credential.__slots__) - {"extra"}
 _OPTIONAL_TEXT_FIELDS = tuple(
-    key for key in Credential.__slots__ if key not in {"name", "kind", "labels", "extra"}
+    key for key in Credential.__slots__ if key not in {"name", "kind", "labels", "version", "extra"}
 )
 
 
@@ -288,6 +294,13 @@ def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise _unexpected(f"{key!r} is not a string")
+    return value
+
+
+def _optional_int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _unexpected(f"{key!r} is not an integer")
     return value
 
 

@@ -50,6 +50,11 @@ type Credential struct {
 	LastError string `json:"last_error,omitempty"`
 	// NextRefreshAt is when the daemon refreshes next.
 	NextRefreshAt *time.Time `json:"next_refresh_at,omitempty"`
+
+	// Change events (issue 22)
+
+	// Version is bumped with every change of the credential; a watcher compares it to catch up.
+	Version int64 `json:"version,omitempty"`
 }
 
 // String shows the credential without its secret values.

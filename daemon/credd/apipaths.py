@@ -18,6 +18,7 @@ CREDENTIALS_PREFIX = b"/v1/credentials/"
 REFRESH_SUFFIX = b"/refresh"
 RESTORE_PATH = b"/v1/restore"
 IMPORT_PATH = b"/v1/import"
+EVENTS_PATH = b"/v1/events"
 
 
 def name_from_raw(encoded: bytes) -> str:

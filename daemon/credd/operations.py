@@ -29,6 +29,7 @@ from . import __version__
 from .access import check_reader
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
+from .events.hub import EventHub
 from .imports import Action, ImportCredentials, NothingToImport
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
@@ -70,6 +71,8 @@ class CredentialService:
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
         self.views: Views | None = None  # set by the server where it serves views
+        self.events = EventHub()  # the watchers of GET /v1/events, told of every change
+        vault.observer = self.events.store_changed
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -363,6 +366,8 @@ class CredentialService:
             "programs": programs.current().to_json(),
             "views": None if view is not None or self.views is None else self.views.statuses(),
             "view": None if view is None else view.status(),
+            # Change events (issue 22): who watches, and which exec/render holds what.
+            "watchers": None if view is not None else self.events.status(),
         }
 
     def _locks_at(self) -> str | None:

@@ -33,6 +33,7 @@ from . import __version__
 from .api.routes import serving_app
 from .audit import AuditLog
 from .config import Config
+from .events.hub import EventHub
 from .operations import CredentialService
 from .paths import StatePaths
 from .store.files import StoreFile
@@ -349,6 +350,7 @@ class _NotifyingServer(uvicorn.Server):
     ready_status = ""
     views: Views | None = None
     audit: AuditLog | None = None
+    events: EventHub | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -358,6 +360,8 @@ class _NotifyingServer(uvicorn.Server):
             notify("READY=1", f"STATUS={self.ready_status}")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.events is not None:  # streams end first: uvicorn waits for open responses
+            self.events.close()
         if self.views is not None:
             self.views.close_all()
         await super().shutdown(sockets)
@@ -397,6 +401,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     )
     server = _server_for(uv_config, paths)
     server.audit = audit
+    server.events = service.events
     if listener is not None:
         service.views = server.views = Views(paths.state_dir, paths.socket)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
@@ -410,6 +415,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server.ready_status = service.summary()
     service.refresher.start()
     background = service.start_background_tasks()
+    background.append(service.events.start())
     if listener is not None:
         background.append(asyncio.create_task(watch_socket(server, listener)))
     if server.views is not None:

@@ -42,6 +42,9 @@ export interface Credential {
   readonly status?: OAuthStatus | null;
   readonly last_error?: string | null;
   readonly next_refresh_at?: string | null;
+  // Change events (issue 22)
+  /** Bumped with every change of the credential; a watcher compares it to catch up. */
+  readonly version?: number;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */

@@ -31,6 +31,7 @@ _FIXED = {
     ("PUT", b"/v1/registration"): "set-registration",
     ("DELETE", b"/v1/registration"): "delete-registration",
     ("GET", b"/v1/views"): "list-views",
+    ("GET", b"/v1/events"): "watch",
 }
 _VIEWS_PREFIX = b"/v1/views/"
 _ON_VIEW = {"PUT": "add-view", "DELETE": "remove-view"}

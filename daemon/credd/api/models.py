@@ -186,6 +186,10 @@ class CredentialOut(BaseModel):
     status: OAuthStatus | None = None
     last_error: str | None = None
     next_refresh_at: datetime | None = None
+    # Change events (issue 22)
+    version: int = Field(
+        1, description="bumped, durably, with every change; a watcher compares it to catch up"
+    )
 
 
 class CredentialList(BaseModel):
@@ -347,6 +351,17 @@ class ViewList(BaseModel):
     views: list[ViewStatus]
 
 
+class WatcherStatus(BaseModel):
+    """An open `GET /v1/events` stream: a `credd exec` or `credd render` declares itself."""
+
+    pid: int | None = Field(description="the watching process, from the socket's peer")
+    exe: str | None
+    holder: str | None = Field(description="what it declared it is: exec, render, ...")
+    names: list[str] | None = Field(description="the credentials it holds; null: every one")
+    view: str | None = Field(description="the view it watches through; null: the main socket")
+    since: datetime
+
+
 class StatusOut(BaseModel):
     pid: int
     version: str
@@ -367,6 +382,10 @@ class StatusOut(BaseModel):
     )
     view: ViewStatus | None = Field(
         None, description="through a view: the view this socket is; null on the main socket"
+    )
+    # Change events (issue 22)
+    watchers: list[WatcherStatus] | None = Field(
+        None, description="on the main socket: the open event streams and what each holds"
     )
 
 
@@ -405,6 +424,7 @@ def render_credential(
         "allowed_programs": list(credential.allowed_programs),
         "created_at": format_time(credential.created_at),
         "updated_at": format_time(credential.updated_at),
+        "version": credential.version,
     }
     if with_secret:
         data["secret"] = credential.secret

@@ -16,6 +16,7 @@ from ..operations import CredentialService
 from ..system.peer import peer_in
 from .audit import Audit
 from .envelope import install_error_handlers
+from .events import events_router
 from .fastpath import FastPath
 from .guards import SCOPE_NAME, Guards
 from .models import (
@@ -117,6 +118,7 @@ def create_app(service: CredentialService) -> FastAPI:
     app.include_router(_router(service), prefix="/v1")
     app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.include_router(views_router(service, ERRORS), prefix="/v1")
+    app.include_router(events_router(service), prefix="/v1")
     app.add_middleware(Guards)
     return app
 

@@ -107,7 +107,29 @@ def format_status(status: dict[str, Any]) -> str:
     for item in each:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
     lines.extend(_views_lines(status))
+    lines.extend(_watchers_lines(status.get("watchers")))
     return "\n".join(lines)
+
+
+def _watchers_lines(watchers: list[dict[str, Any]] | None) -> list[str]:
+    """The open event streams, then which `exec`/`render` process holds each credential."""
+    if not watchers:
+        return []
+    lines = [f"watchers:    {len(watchers)}"]
+    for watcher in watchers:
+        what = watcher["holder"] or "watch"
+        names = "every credential" if watcher["names"] is None else ", ".join(watcher["names"])
+        via = f" through the view {watcher['view']}" if watcher["view"] else ""
+        lines.append(f"  {what} (pid {watcher['pid']}){via} since {watcher['since']}: {names}")
+    held: dict[str, list[str]] = {}
+    for watcher in watchers:
+        if watcher["holder"] in ("exec", "render"):
+            for name in watcher["names"] or ():
+                held.setdefault(name, []).append(f"{watcher['holder']} pid {watcher['pid']}")
+    if held:
+        lines.append("held by:")
+        lines.extend(f"  {name}: {', '.join(who)}" for name, who in sorted(held.items()))
+    return lines
 
 
 def _programs_lines(programs: dict[str, Any] | None) -> list[str]:

@@ -64,6 +64,11 @@ class ApplyRefresh(_Conditional):
     next_refresh_at: datetime | None = None
     now: datetime | None = None
 
+    @property
+    def refreshed(self) -> frozenset[str]:
+        """Watchers get a `refreshed` event for it (see store.core.refreshed_names)."""
+        return frozenset({self.name})
+
     def apply(self, state: StoreState) -> StoreState:
         credential, oauth = self._current(state)
         updated = dataclasses.replace(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from .core import Change
+from .core import Change, refreshed_names, stamp_versions
 from .records import StoreState
 
 Commit = Callable[[Change], StoreState]  # blocking: Vault.commit
@@ -33,13 +33,14 @@ class _Group:
     def __init__(self, changes: Sequence[Change]) -> None:
         self.changes = changes
         self.outcomes: list[StoreState | Exception] = []
+        self.refreshed = frozenset[str]().union(*(refreshed_names(c) for c in changes))
 
     def apply(self, state: StoreState) -> StoreState:
         self.outcomes = []
         applied = False
         for change in self.changes:
             try:
-                state = change.apply(state)
+                state = stamp_versions(state, change.apply(state))
             except Exception as exc:
                 self.outcomes.append(exc)
             else:

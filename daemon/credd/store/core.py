@@ -160,6 +160,31 @@ class Change(Protocol):
     def apply(self, state: StoreState) -> StoreState: ...
 
 
+def refreshed_names(change: Change) -> frozenset[str]:
+    """The credentials a change renewed by an OAuth refresh (a `refreshed` event, not
+    `changed`): a change says so with a ``refreshed`` attribute."""
+    return frozenset(getattr(change, "refreshed", ()))
+
+
+def stamp_versions(before: StoreState, after: StoreState) -> StoreState:
+    """``after`` with every credential a change touched at a version above its previous one.
+
+    A change replaces the objects of the credentials it changes and keeps the others, so
+    identity tells what changed. Idempotent: a credential already above its previous version
+    (stamped by a group commit, or restored from a backup) keeps its own.
+    """
+    stamped: dict[str, Credential] = {}
+    for name, credential in after.credentials.items():
+        previous = before.credentials.get(name)
+        if previous is None or previous is credential:
+            continue
+        if credential.version <= previous.version:
+            stamped[name] = credential.replace(version=previous.version + 1)
+    if not stamped:
+        return after
+    return replace(after, credentials={**after.credentials, **stamped})
+
+
 @dataclass(frozen=True)
 class PutCredential:
     credential: Credential

@@ -89,6 +89,9 @@ class Credential:
     # credential keeps its own in `oauth`.
     expires_at: datetime | None = None
     refresh_token: str | None = field(default=None, repr=False)
+    # Change events: bumped, durably, with every change of this credential (see
+    # core.stamp_versions); a watcher that reconnects compares versions to catch up.
+    version: int = 1
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -148,6 +151,7 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         "updated_at": format_time(credential.updated_at),
         "oauth": None if credential.oauth is None else _oauth_to_dict(credential.oauth),
         "allowed_programs": list(credential.allowed_programs),
+        "version": credential.version,
     }
     # Only when set: every other credential's stored form stays as it was.
     if credential.expires_at is not None:
@@ -171,6 +175,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         allowed_programs=tuple(str(path) for path in data.get("allowed_programs") or ()),
         expires_at=None if data.get("expires_at") is None else parse_time(data["expires_at"]),
         refresh_token=data.get("refresh_token"),
+        version=int(data.get("version", 1)),  # stored before versions existed: 1
     )
 
 

@@ -10,17 +10,32 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path
 
 from credd_client.errors import InvalidRequest, Locked, StoreUnreadable
 
-from .core import Change, Header, StoreFormatError, read_header, seal, unseal
+from .core import (
+    Change,
+    Header,
+    StoreFormatError,
+    read_header,
+    refreshed_names,
+    seal,
+    stamp_versions,
+    unseal,
+)
 from .files import FileVersion, StoreFile
 from .keys import KeyPolicy, KeySource
 from .records import StoreState
 
 log = logging.getLogger(__name__)
+
+# Told of every transition once it is durable: (before, after, names an OAuth refresh
+# renewed); before is None at an unlock, after is None at a lock. Called with the vault's
+# mutex held, in whatever thread made the change: it must only hand the news on.
+Observer = Callable[[StoreState | None, StoreState | None, Set[str]], None]
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,13 @@ class Vault:
         self._version: FileVersion | None = None
         self.locked_reason: str | None = "not unlocked yet"
         self.unreadable_reason: str | None = None
+        self.observer: Observer | None = None
+
+    def _tell(
+        self, before: StoreState | None, after: StoreState | None, refreshed: Set[str] = frozenset()
+    ) -> None:
+        if self.observer is not None and before is not after:
+            self.observer(before, after, refreshed)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -88,10 +110,12 @@ class Vault:
                 raise
             self.locked_reason = None
             self.unreadable_reason = None
+            self._tell(None, self._state)
 
     def lock(self, reason: str) -> None:
         """Drop the key and every plaintext; the next unlock reads them again."""
         with self._mutex:
+            self._tell(self._state, None)
             self._state = None
             self._unlocked = None
             self._version = None
@@ -150,10 +174,12 @@ class Vault:
             self.state()  # locked or unreadable: refuse before touching anything
             with self.file.locked():
                 base = self._current_on_disk()
-                updated = change.apply(base)
+                updated = stamp_versions(base, change.apply(base))
                 unlocked = self._unlocked or self._new_key()
                 version = self.file.write(seal(updated, unlocked.header, unlocked.key))
+                before = self._state
                 self._state, self._unlocked, self._version = updated, unlocked, version
+                self._tell(before, updated, refreshed_names(change))
                 return updated
 
     def _current_on_disk(self) -> StoreState:
@@ -213,6 +239,7 @@ class Vault:
             self._state, self._unlocked, self._version = StoreState(), None, None
             self.locked_reason = None
             self.unreadable_reason = None
+            self._tell(None, self._state)
             return moved
 
     def _new_key(self) -> _Unlocked:

@@ -12,10 +12,12 @@ path and before any route, and nothing else decides. It allows by name, never by
     PUT  /v1/credentials/{name}             ON      with write and a matching name, else forbidden
     DELETE /v1/credentials/{name}           ON      with write and a matching name; not_found
                                                     outside the patterns, forbidden without write
+    GET  /v1/events                         ON      the stream filters its events by the view
     anything else                           forbidden
 
-A query string is refused: `?include=refresh_token,client_secret` would hand a long-lived
-grant to a machine the view is meant to trust for a while only.
+A query string is refused (but the events' `?name=&holder=`, which only narrow the stream):
+`?include=refresh_token,client_secret` would hand a long-lived grant to a machine the view
+is meant to trust for a while only.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from typing import Any
 
 from credd_client.errors import Forbidden, InvalidRequest, NotFound
 
-from ..apipaths import CREDENTIALS_PREFIX, LIST_PATH, REFRESH_SUFFIX, STATUS_PATH, name_from_raw
+from ..apipaths import (
+    CREDENTIALS_PREFIX,
+    EVENTS_PATH,
+    LIST_PATH,
+    REFRESH_SUFFIX,
+    STATUS_PATH,
+    name_from_raw,
+)
 from ..store.records import format_time, parse_time
 
 VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -168,6 +177,8 @@ def parse_duration(text: str) -> timedelta:
 def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
     """What a request through ``view`` gets; raises the refusal (forbidden, not_found)."""
     path = raw_path.split(b"?", 1)[0]
+    if path == EVENTS_PATH and method == "GET":
+        return Answer.ON  # filtered by the view in api/events.py
     if query:
         raise Forbidden(f"the view {view.name!r} takes no query parameters")
     if path == STATUS_PATH and method == "GET":

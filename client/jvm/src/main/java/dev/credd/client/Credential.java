@@ -30,6 +30,8 @@ import java.util.Map;
  * @param status oauth2: {@code ok}, {@code needs_login} or {@code error}
  * @param lastError oauth2: the last refresh error, or null
  * @param nextRefreshAt oauth2: when the daemon refreshes next, or null
+ * @param version bumped with every change of the credential (change events), or null from an
+ *     older daemon
  * @param extra fields this client does not know yet
  */
 public record Credential(
@@ -51,6 +53,8 @@ public record Credential(
         String status,
         String lastError,
         Instant nextRefreshAt,
+        // Change events (issue 22)
+        Long version,
         Map<String, Object> extra) {
 
     static Credential fromJson(JsonObject json) {
@@ -73,6 +77,7 @@ public record Credential(
                 json.text("status"),
                 json.text("last_error"),
                 json.instant("next_refresh_at"),
+                json.optionalLong("version"),
                 json.unread());
     }
 
@@ -90,6 +95,7 @@ public record Credential(
                 + ", tokenEndpoint=" + tokenEndpoint + ", clientId=" + clientId
                 + ", tokenEndpointAuthMethod=" + tokenEndpointAuthMethod
                 + ", expiresAt=" + expiresAt + ", scope=" + scope + ", status=" + status
-                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt + "]";
+                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt
+                + ", version=" + version + "]";
     }
 }
