@@ -77,7 +77,11 @@ def test_an_env_file_of_references_runs_the_command_with_their_values(
     ("text", "code", "says"),
     [
         ("A=credd:db\nB=credd:absent-one\n", 4, ", line 2: B: no credential named 'absent-one'"),
-        ("A=credd:db#password\n", 2, "line 1: A: 'credd:db#password' asks for 'password'"),
+        (
+            "A=credd:db#password\n",
+            2,
+            "line 1: A: 'credd:db#password' asks for the field 'password'",
+        ),
         ("A=credd:db\nB='never closed\n", 2, "line 2: the value of B opens a ' and"),
         ("A=credd:\n", 2, "names no credential"),
         ("A=1\n=2\n", 2, "line 2: expected KEY=VALUE"),
@@ -133,7 +137,12 @@ def test_render_writes_a_0600_file_and_replaces_it_whole(
 @pytest.mark.parametrize(
     "case",
     [
-        ("ok\nx={{ credd:db\n", "out", 2, "line 2, column 3: a {{ reference is not closed"),
+        (
+            "ok\nx={{ credd:db\n",
+            "out",
+            2,
+            "line 2, column 3: a reference opened with {{ is not closed",
+        ),
         ("a={{ credd:db }}\nb={{ credd:absent-one }}", "out", 4, "line 2, column 3: no credential"),
         ("{{ .Values.token }}", "out", 2, "line 1, column 1: {{ opens something else"),
         ("{{ credd:db }}", "/sys/credd-render-test", 1, "cannot write /sys/credd-render-test"),
