@@ -184,9 +184,9 @@ def main() -> None:
     print(f"imported {import_everything()} modules")
     print("help:", "exec" in run_help())
     print("exec help:", "--env VAR=NAME" in run_help("exec"))
-    from credd.cli import exec as exec_command
+    from credd_client.cli import supervisor
 
-    print("forwarded:", sorted(int(sig) for sig in exec_command.FORWARDED))
+    print("forwarded:", sorted(int(sig) for sig in supervisor.FORWARDED))
     print("store:", write_and_read_the_store(folder))
     print("no O_DIRECTORY:", not hasattr(os, "O_DIRECTORY"))
 

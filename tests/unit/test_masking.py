@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credd.cli.masking import MASK, Masker
+from credd_client.cli.masking import MASK, Masker
 
 
 def run(masker: Masker, chunks: list[bytes]) -> bytes:
@@ -60,3 +60,20 @@ def test_chunking_never_changes_the_result(
     if MASK not in data and not any(v in MASK for v in values):
         for value in values:
             assert value not in whole
+
+
+def test_a_learned_secret_is_masked_from_the_next_chunk_and_the_old_one_still() -> None:
+    masker = Masker(["old-token"])
+    first = masker.feed(b"new-token old-token ")
+    masker.learn("new-token")
+    masker.learn("")  # nothing to mask: ignored
+    rest = masker.feed(b"new-token old-token") + masker.finish()
+    assert first == b"new-token " + MASK + b" "
+    assert rest == MASK + b" " + MASK
+
+
+def test_a_masker_without_secrets_learns_one() -> None:
+    masker = Masker([])
+    assert masker.feed(b"plain ") == b"plain "
+    masker.learn("s3cret")
+    assert run(masker, [b"s3c", b"ret!"]) == MASK + b"!"

@@ -27,6 +27,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "credentials": ("get", "set", "delete", "list"),
     "oauth": ("login", "logout", "refresh"),
     "exec": ("exec",),
+    "render": ("render",),
     "importer": ("import",),
     "keys": ("rekey",),
     "service": ("service",),

@@ -1,0 +1,1 @@
+"""Client-side commands of `credd`: standard library and `credd_client` only."""
