@@ -9,7 +9,6 @@ status and nothing of the body, which could hold a secret.
 from __future__ import annotations
 
 import builtins
-import json
 import os
 
 from ._paths import socket_path as default_socket_path
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from ._transport import Response
 
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_ACCEPT_TEXT = {"Accept": "text/plain"}
 _PERCENT_ENCODED = tuple(
     chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)
 )
@@ -80,6 +80,26 @@ class Client:
         if wanted:
             target += "?include=" + ",".join(map(encode_path_segment, wanted))
         return Credential.from_json(self._call("GET", target))
+
+    def get_secret(self, name: str) -> str:
+        """The credential's secret alone, as `get(name).secret`, asked as plain text.
+
+        The daemon answers ``Accept: text/plain`` with the secret as the body, which needs
+        no JSON decoder (`credd get` and the helpers start faster); a daemon that answers
+        JSON anyway is read as JSON.
+        """
+        response = self._send("GET", _credential_path(name), headers=_ACCEPT_TEXT)
+        if response.headers.get("content-type", "").startswith("text/plain"):
+            try:
+                return response.body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ProtocolError(
+                    "unexpected answer from the daemon: a text/plain secret that is not UTF-8"
+                ) from None
+        secret = Credential.from_json(self._json_object(response)).secret
+        if secret is None:
+            raise ProtocolError("unexpected answer from the daemon: no secret")
+        return secret
 
     def put(self, name: str, body: Mapping[str, Any]) -> Credential:
         """Create or replace a credential; ``body`` is the credential as the API's JSON."""
@@ -234,7 +254,12 @@ class Client:
         self, method: str, target: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Send a request whose successful answer is a JSON object, and return that object."""
-        response = self._send(method, target, body)
+        return self._json_object(self._send(method, target, body))
+
+    @staticmethod
+    def _json_object(response: Response) -> dict[str, Any]:
+        import json
+
         try:
             answer = json.loads(response.body)
         except (ValueError, RecursionError):
@@ -245,18 +270,28 @@ class Client:
             )
         return answer
 
-    def _send(self, method: str, target: str, body: Mapping[str, Any] | None = None) -> Response:
+    def _send(
+        self,
+        method: str,
+        target: str,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         """Send a request; raise the error a non-2xx answer stands for."""
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        payload = None
+        if body is not None:
+            import json
+
+            payload = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = self._transport.request(method, target, payload)
+            response = self._transport.request(method, target, payload, headers)
         except NoDaemon:
             if not self._may_autostart():
                 raise
             from ._autostart import start_daemon
 
             start_daemon(self.socket_path, os.environ)
-            response = self._transport.request(method, target, payload)
+            response = self._transport.request(method, target, payload, headers)
         if not 200 <= response.status < 300:
             raise _error_from(response)
         return response
@@ -284,6 +319,8 @@ def _credential_path(name: str) -> str:
 
 
 def _error_from(response: Response) -> CreddError:
+    import json
+
     try:
         envelope = json.loads(response.body)
     except (ValueError, RecursionError):
