@@ -1,17 +1,22 @@
-"""`credd get|set|delete|list`: the everyday commands, through the client only."""
+"""`credd get|set|delete|list`: the everyday commands, through the client only.
+
+`print_secret` is all `credd get NAME` runs (the hot path, see `__init__`): nothing here
+imports `json` or `argparse` before a command needs it.
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
-from credd_client import Client, Credential
-from credd_client.errors import InvalidRequest
+from ..client import Client
+from ..errors import InvalidRequest
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
+
+    from ..models import Credential
 
 
 def register(commands: Any) -> None:
@@ -53,12 +58,21 @@ def register(commands: Any) -> None:
 
 
 def run_get(args: argparse.Namespace) -> int:
+    if not args.json:
+        return print_secret(args.name)
+    import json
+
     with Client() as client:
         credential = client.get(args.name)
-    if args.json:
-        print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
-    else:
-        print(credential.secret)
+    print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
+    return 0
+
+
+def print_secret(name: str) -> int:
+    """`credd get NAME`: the secret and a newline, asked of the daemon as plain text."""
+    with Client() as client:
+        secret = client.get_secret(name)
+    print(secret)
     return 0
 
 
@@ -102,6 +116,8 @@ def run_list(args: argparse.Namespace) -> int:
     with Client() as client:
         credentials = client.list()
     if args.json:
+        import json
+
         document = {"credentials": [_as_json(c) for c in credentials]}
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
@@ -133,6 +149,8 @@ def _read_json_body(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidRequest(
             "with --json, put username, labels and allowed_programs in the JSON body"
         )
+    import json
+
     try:
         body = json.loads(sys.stdin.read())
     except ValueError:
