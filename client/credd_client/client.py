@@ -62,12 +62,26 @@ class Client:
 
     def list(self) -> builtins.list[Credential]:
         """Every credential's metadata, without secret values."""
+        return [Credential.from_json(item) for item in self._listed()]
+
+    def list_fields(self, *fields: str) -> builtins.list[tuple[str | None, ...]]:
+        """The named text fields of every credential (None where absent), in list order.
+
+        What `credd list` prints, without building a `Credential` per credential: for
+        10,000 of them, most of the time `list` takes.
+        """
+        rows = [tuple(map(item.get, fields)) for item in self._listed()]
+        if not all(value is None or type(value) is str for row in rows for value in row):
+            raise ProtocolError("unexpected answer from the daemon: a listed field is not text")
+        return rows
+
+    def _listed(self) -> builtins.list[dict[str, Any]]:
         items = self._call("GET", "/v1/credentials").get("credentials")
         if not isinstance(items, builtins.list) or not all(isinstance(i, dict) for i in items):
             raise ProtocolError(
                 "unexpected answer from the daemon: 'credentials' is not a list of objects"
             )
-        return [Credential.from_json(item) for item in items]
+        return items
 
     def get(self, name: str, include: Iterable[str] = ()) -> Credential:
         """The credential with its secret; for oauth2, an access token fresh enough to use.

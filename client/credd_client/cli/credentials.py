@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from ..models import Credential
 
 
+# What `credd list` prints of each credential, tab-separated.
+LIST_COLUMNS = ("name", "kind", "username", "status")
+
+
 def register(commands: Any) -> None:
     get = commands.add_parser("get", help="print a credential's secret")
     get.add_argument("name")
@@ -113,17 +117,16 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with Client() as client:
-        credentials = client.list()
     if args.json:
         import json
 
-        document = {"credentials": [_as_json(c) for c in credentials]}
+        with Client() as client:
+            document = {"credentials": [_as_json(c) for c in client.list()]}
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
-    for credential in credentials:
-        status = credential.status or ""
-        print("\t".join((credential.name, credential.kind, credential.username or "", status)))
+    with Client() as client:
+        rows = client.list_fields(*LIST_COLUMNS)
+    sys.stdout.write("".join("\t".join(v or "" for v in row) + "\n" for row in rows))
     return 0
 
 
