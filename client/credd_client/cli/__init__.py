@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "credentials": ("get", "set", "delete", "list"),
     "admin": ("status", "lock", "unlock"),
     "refresh": ("refresh",),
+    "completion": ("completion",),
 }
 
 # The daemon's commands (credd.cli.COMMAND_GROUPS registers them), with their one-line help,
@@ -50,7 +51,7 @@ EXIT_NO_DAEMON_PACKAGE = 2
 DAEMON_INSTALL_HINT = (
     "it comes with the daemon's distribution, which is not installed here (only "
     "credd-client is): install `credd` beside it (`pip install credd`, or from a checkout "
-    "`uv tool install --with-executables-from 'credd-client @ ./client' .`)"
+    "`uv tool install --with . ./client`)"
 )
 
 
