@@ -117,8 +117,8 @@ def run(env: Environment) -> list[Row]:
             median_iqr(credd),
             f"secret-tool lookup: {median_iqr(secret_tool)}",
             ratio(credd.p50, secret_tool.p50),
-            "≤ 2x secret-tool",
-            credd.p50 <= 2 * secret_tool.p50,
+            "≤ 1.5x secret-tool",
+            credd.p50 <= 1.5 * secret_tool.p50,
         ),
         Row(
             "`credd get NAME` vs git's cache",

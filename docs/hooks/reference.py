@@ -9,7 +9,7 @@ from typing import Any
 
 
 def command_line() -> str:
-    from credd.cli import build_parser
+    from credd_client.cli.parser import build_parser
 
     parser = build_parser()
     return "\n".join(_command_sections(parser, "credd", level=2))

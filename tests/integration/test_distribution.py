@@ -21,8 +21,9 @@ from tests.support.requirements import require_program
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-# The README gives exactly this command (checked below, then run).
-TOOL_INSTALL = "uv tool install --with-executables-from 'credd-client @ ./client' ."
+# The README gives exactly this command (checked below, then run): the tool is the client's
+# distribution, whose `credd` is the one command, with the daemon's beside it.
+TOOL_INSTALL = "uv tool install --with . ./client"
 
 
 def clean_env(home: Path) -> dict[str, str]:
@@ -61,6 +62,10 @@ def check_installed(bin_dir: Path, env: dict[str, str]) -> None:
     version = run([str(bin_dir / "credd"), "--version"], env)
     assert version.returncode == 0, version.stderr
     assert __version__ in version.stdout
+    # The one `credd` hands the daemon's commands to the daemon's package, installed beside.
+    serve = run([str(bin_dir / "credd"), "serve", "--help"], env)
+    assert serve.returncode == 0, serve.stderr
+    assert "--log-file" in serve.stdout
     request = "protocol=https\nhost=example.test\n\n"
     git = run([str(bin_dir / "git-credential-credd"), "get"], env, input=request)
     assert (git.returncode, git.stdout) == (0, "")
@@ -124,6 +129,6 @@ def test_the_readme_tool_install_from_a_checkout(tmp_path: Path) -> None:
         "git-credential-credd",
     ]
     check_installed(bin_dir, env)
-    removed = run(["sh", "-c", "uv tool uninstall credd"], env, cwd=REPO)
+    removed = run(["sh", "-c", "uv tool uninstall credd-client"], env, cwd=REPO)
     assert removed.returncode == 0, removed.stderr
     assert not any(bin_dir.iterdir())

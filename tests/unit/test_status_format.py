@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from credd.cli.admin import format_status
+from credd_client.cli.admin import format_status
 
 
 def status(**changes: Any) -> dict[str, Any]:

@@ -6,10 +6,11 @@ get does (see README, Performance). This ASGI layer sits in front of the app and
 the reads every tool makes, in their plain form (GET, no query string, no body), with
 the very same code the routes use: `Guards` decodes and checks the name, the service reads
 memory, `render_credential` and `JSONResponse` build the answer, and the error envelope is
-the app's. The list joins each credential's rendered JSON, kept with the store's state
-(store/encoded.py): the same bytes `JSONResponse` would make, without re-rendering
-thousands of unchanged credentials. Anything else, `?include=` included, goes to the app
-unchanged, so the OpenAPI document and every other route stay FastAPI's.
+the app's; `Accept: text/plain` gets the secret alone (plaintext.py). The list joins each
+credential's rendered JSON, kept with the store's state (store/encoded.py): the same bytes
+`JSONResponse` would make, without re-rendering thousands of unchanged credentials.
+Anything else, `?include=` included, goes to the app unchanged, so the OpenAPI document and
+every other route stay FastAPI's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..system.peer import peer_in
 from .envelope import error_response, internal_error
 from .guards import send_error
 from .models import render_credential
+from .plaintext import plain_secret, wants_plain_secret
 from .prefer import wait_in
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
@@ -63,12 +65,16 @@ class FastPath:
             await self.app(scope, receive, send)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, name: str | None) -> None:
+        response: Response
         try:
             if name is None:
                 response = JSONResponse(self.service.status())
             else:
                 credential = await self.service.get(name, peer_in(scope), wait_in(scope))
-                response = JSONResponse(render_credential(credential, with_secret=True))
+                if wants_plain_secret(_header(scope, b"accept")):
+                    response = plain_secret(credential)
+                else:
+                    response = JSONResponse(render_credential(credential, with_secret=True))
         except CreddError as exc:
             response = error_response(exc.status, exc.code, exc.message)
         except Exception as exc:
@@ -100,6 +106,13 @@ def _listed_json(credential: Credential) -> bytes:
         separators=(",", ":"),
     )
     return text.encode("utf-8")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _has_body(scope: Scope) -> bool:

@@ -39,6 +39,7 @@ from .models import (
     render_credential,
     render_registration,
 )
+from .plaintext import OPENAPI_TEXT_ANSWER, plain_secret, wants_plain_secret
 from .prefer import wait_in
 from .recovery import recovery_router
 from .viewpolicy import ViewPolicy
@@ -140,9 +141,13 @@ def _router(service: CredentialService) -> APIRouter:
             {"credentials": [render_credential(c, with_secret=False) for c in credentials]}
         )
 
-    @router.get("/credentials/{name}", response_model=CredentialOut)
-    async def get_credential(request: Request, name: Name, include: Include) -> JSONResponse:
+    @router.get(
+        "/credentials/{name}", response_model=CredentialOut, responses={200: OPENAPI_TEXT_ANSWER}
+    )
+    async def get_credential(request: Request, name: Name, include: Include) -> Response:
         credential = await service.get(name, peer_in(request.scope), wait_in(request.scope))
+        if wants_plain_secret(request.headers.get("accept")):
+            return plain_secret(credential)
         return JSONResponse(render_credential(credential, with_secret=True, include=include))
 
     @router.put("/credentials/{name}", response_model=CredentialOut)

@@ -1,7 +1,7 @@
-"""`credd login|logout|refresh`: OAuth credentials from the command line.
+"""`credd login|logout`: OAuth credentials from the command line.
 
-`login` and `logout` import httpx and the flows (credd.oauth.login) only when they run;
-`refresh` goes through the client only.
+They import httpx and the flows (credd.oauth.login) only when they run; `credd refresh`
+is the client's (credd_client.cli.refresh).
 """
 
 from __future__ import annotations
@@ -9,10 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from credd_client import Client
-
 DEFAULT_LOGIN_TIMEOUT = 300.0
-REFRESH_CLIENT_TIMEOUT = 330.0
 
 
 def register(commands: Any) -> None:
@@ -47,10 +44,6 @@ def register(commands: Any) -> None:
     logout.add_argument("name")
     logout.set_defaults(run=run_logout)
 
-    refresh = commands.add_parser("refresh", help="refresh an OAuth credential's token now")
-    refresh.add_argument("name")
-    refresh.set_defaults(run=run_refresh)
-
 
 def run_login(args: argparse.Namespace) -> int:
     from ..oauth.login import login
@@ -74,12 +67,4 @@ def run_logout(args: argparse.Namespace) -> int:
 
     logout(args.name)
     print(f"logged out: {args.name}")
-    return 0
-
-
-def run_refresh(args: argparse.Namespace) -> int:
-    # Longer than the daemon's own bound on the token endpoint (refresh_timeout, 30 s).
-    with Client(timeout=REFRESH_CLIENT_TIMEOUT) as client:
-        credential = client.refresh(args.name)
-    print(f"refreshed {args.name}: valid until {credential.expires_at or 'no expiry given'}")
     return 0

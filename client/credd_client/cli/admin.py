@@ -212,7 +212,7 @@ def run_lock(_: argparse.Namespace) -> int:
 
 
 def run_unlock(_: argparse.Namespace) -> int:
-    from .keys import unlock_with_passphrase
+    from .passphrase import unlock_with_passphrase
 
     with Client() as client:
         status = client.status()

@@ -1,17 +1,26 @@
-"""`credd get|set|delete|list`: the everyday commands, through the client only."""
+"""`credd get|set|delete|list`: the everyday commands, through the client only.
+
+`print_secret` is all `credd get NAME` runs (the hot path, see `__init__`): nothing here
+imports `json` or `argparse` before a command needs it.
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
-from credd_client import Client, Credential
-from credd_client.errors import InvalidRequest
+from ..client import Client
+from ..errors import InvalidRequest
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
+
+    from ..models import Credential
+
+
+# What `credd list` prints of each credential, tab-separated.
+LIST_COLUMNS = ("name", "kind", "username", "status")
 
 
 def register(commands: Any) -> None:
@@ -53,12 +62,21 @@ def register(commands: Any) -> None:
 
 
 def run_get(args: argparse.Namespace) -> int:
+    if not args.json:
+        return print_secret(args.name)
+    import json
+
     with Client() as client:
         credential = client.get(args.name)
-    if args.json:
-        print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
-    else:
-        print(credential.secret)
+    print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
+    return 0
+
+
+def print_secret(name: str) -> int:
+    """`credd get NAME`: the secret and a newline, asked of the daemon as plain text."""
+    with Client() as client:
+        secret = client.get_secret(name)
+    print(secret)
     return 0
 
 
@@ -99,15 +117,16 @@ def run_delete(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with Client() as client:
-        credentials = client.list()
     if args.json:
-        document = {"credentials": [_as_json(c) for c in credentials]}
+        import json
+
+        with Client() as client:
+            document = {"credentials": [_as_json(c) for c in client.list()]}
         print(json.dumps(document, indent=2, ensure_ascii=False))
         return 0
-    for credential in credentials:
-        status = credential.status or ""
-        print("\t".join((credential.name, credential.kind, credential.username or "", status)))
+    with Client() as client:
+        rows = client.list_fields(*LIST_COLUMNS)
+    sys.stdout.write("".join("\t".join(v or "" for v in row) + "\n" for row in rows))
     return 0
 
 
@@ -133,6 +152,8 @@ def _read_json_body(args: argparse.Namespace) -> dict[str, Any]:
         raise InvalidRequest(
             "with --json, put username, labels and allowed_programs in the JSON body"
         )
+    import json
+
     try:
         body = json.loads(sys.stdin.read())
     except ValueError:

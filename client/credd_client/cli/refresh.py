@@ -1,0 +1,26 @@
+"""`credd refresh NAME`: refresh an OAuth credential's access token now."""
+
+from __future__ import annotations
+
+from ..client import Client
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+# Longer than the daemon's own bound on the token endpoint (refresh_timeout, 30 s).
+REFRESH_CLIENT_TIMEOUT = 330.0
+
+
+def register(commands: Any) -> None:
+    refresh = commands.add_parser("refresh", help="refresh an OAuth credential's token now")
+    refresh.add_argument("name")
+    refresh.set_defaults(run=run_refresh)
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    with Client(timeout=REFRESH_CLIENT_TIMEOUT) as client:
+        credential = client.refresh(args.name)
+    print(f"refreshed {args.name}: valid until {credential.expires_at or 'no expiry given'}")
+    return 0
