@@ -105,6 +105,22 @@ def test_go_unit_tests(go_tests: Path) -> None:
     assert internal.returncode == 0, internal.stdout + internal.stderr
 
 
+@pytest.mark.parametrize("goos", ["darwin", "windows"])
+def test_the_go_client_builds_for_every_platform(goos: str) -> None:
+    """macOS reads the peer through LOCAL_PEERCRED (peer_darwin.go), every other system refuses
+    (peer_other.go): both type-check and pass vet here, where they cannot run."""
+    vetted = subprocess.run(
+        [go_program(), "vet", "./..."],
+        cwd=MODULE,
+        env={**go_env(), "GOOS": goos, "GOARCH": "arm64" if goos == "darwin" else "amd64"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert vetted.returncode == 0, vetted.stdout + vetted.stderr
+
+
 def test_round_trip_odd_names_and_errors_with_the_real_keyring(
     go_tests: Path, daemon: DaemonProcess, credd_env: dict[str, str]
 ) -> None:
