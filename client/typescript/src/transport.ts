@@ -120,7 +120,7 @@ export class Transport {
         reject(signal.reason);
         return;
       }
-      const headers: http.OutgoingHttpHeaders = { Host: "localhost" };
+      const headers: http.OutgoingHttpHeaders = { Host: "localhost", Prefer: preferWait(this.timeoutMs) };
       if (body !== undefined) {
         headers["Content-Type"] = "application/json";
       }
@@ -231,6 +231,15 @@ export class Transport {
       `cannot connect to the daemon on ${this.socketPath} (${code || error.message})`,
     );
   }
+}
+
+/**
+ * The Prefer header (RFC 7240) telling the daemon how long a call waits for its answer: whole
+ * seconds, floor(timeout - 2 s), never below 0, so that the daemon gives up waiting on a slow
+ * token endpoint (answering refresh_failed) while this call still listens.
+ */
+export function preferWait(timeoutMs: number): string {
+  return `wait=${Math.max(0, Math.floor(timeoutMs / 1000 - 2))}`;
 }
 
 /** The daemon closed a kept-alive connection before answering: the request may be sent again. */

@@ -165,6 +165,28 @@ describe("the socket file (lstat: Node cannot read the peer's uid)", () => {
   });
 });
 
+describe("Prefer: wait", () => {
+  test("every request says how long the call waits: floor(timeout - 2 s), at least 0", async () => {
+    for (const [timeoutMs, wait] of [[10000, "wait=8"], [3999, "wait=1"], [2500, "wait=0"], [1000, "wait=0"]]) {
+      const seen = [];
+      const socketPath = await fakeDaemon(
+        onRequests((request) => {
+          seen.push(request);
+          return jsonAnswer(200, { credentials: [] });
+        }),
+      );
+      const client = new CreddClient({ socketPath, timeoutMs });
+      await client.list();
+      await rejection(client.get("x"));
+      client.close();
+      assert.equal(seen.length, 2);
+      for (const request of seen) {
+        assert.match(request, new RegExp(`\\r\\nprefer: ${wait}\\r\\n`, "i"), request);
+      }
+    }
+  });
+});
+
 describe("a daemon that is down", () => {
   test("no folder, no socket", async () => {
     const client = new CreddClient({ socketPath: path.join(shortTmp(), "none", "credd.sock") });
