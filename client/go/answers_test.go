@@ -240,3 +240,49 @@ func TestConnectionsAreKeptAlive(t *testing.T) {
 		t.Fatalf("%d connections for 20 calls", len(accepted))
 	}
 }
+
+// Every request says how long the call waits (RFC 7240 Prefer: wait): whole seconds,
+// floor(min(the context's deadline, the timeout) - 2), never below 0.
+func TestRequestsCarryPreferWait(t *testing.T) {
+	seen := make(chan string, 8)
+	socket := fakeDaemon(t, func(conn net.Conn, request string) {
+		seen <- request
+		conn.Write([]byte(jsonAnswer(404, `{"error": {"code": "not_found", "message": "none"}}`)))
+	})
+	cases := []struct {
+		timeout  time.Duration
+		deadline time.Duration // 0: the context has none
+		want     string
+	}{
+		{10 * time.Second, 0, "wait=8"},
+		{10 * time.Second, 5 * time.Second, "wait=2"},
+		{3 * time.Second, 60 * time.Second, "wait=1"},
+		{10 * time.Second, 1500 * time.Millisecond, "wait=0"},
+		{1 * time.Second, 0, "wait=0"},
+	}
+	for _, c := range cases {
+		client := newClient(t, socket, c.timeout)
+		ctx := context.Background()
+		if c.deadline > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, c.deadline)
+			defer cancel()
+		}
+		_, err := client.Get(ctx, "x")
+		expectCode(t, err, credd.ErrNotFound, "none")
+		request := <-seen
+		if got := headerOf(request, "Prefer"); got != c.want {
+			t.Fatalf("timeout %v, deadline %v: Prefer %q, want %q\n%s", c.timeout, c.deadline, got, c.want, request)
+		}
+	}
+}
+
+// headerOf is one header's value in a request's head ("" when absent).
+func headerOf(request, name string) string {
+	for _, line := range strings.Split(request, "\r\n") {
+		if key, value, ok := strings.Cut(line, ":"); ok && strings.EqualFold(key, name) {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}

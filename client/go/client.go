@@ -194,6 +194,7 @@ func (c *Client) Refresh(ctx context.Context, name string) (*Credential, error) 
 // call sends one request and decodes a 2xx answer into out (nil: the body is ignored); any
 // other answer becomes the *Error its envelope names.
 func (c *Client) call(ctx context.Context, method, target string, body []byte, out any) error {
+	wait := preferWait(ctx, c.timeout)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req := &http.Request{
@@ -204,6 +205,7 @@ func (c *Client) call(ctx context.Context, method, target string, body []byte, o
 			// A request the daemon never read (it closed an idle connection) may be sent
 			// again, as the Python client does; a nil value marks it so, and is not sent.
 			"Idempotency-Key": nil,
+			"Prefer":          {wait},
 		},
 		Host: "localhost",
 	}

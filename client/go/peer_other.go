@@ -1,9 +1,15 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package credd
 
-import "net"
+import (
+	"errors"
+	"net"
+	"runtime"
+)
 
-// peerUID cannot tell the peer's uid here: the standard library's syscall package has no
-// LOCAL_PEERCRED (macOS) or getpeereid. The folder check still applies.
-func peerUID(*net.UnixConn) (uid int, ok bool, err error) { return 0, false, nil }
+// peerUID cannot tell the peer's uid here (no SO_PEERCRED or LOCAL_PEERCRED): the error
+// makes the client refuse the daemon, never trust it unchecked.
+func peerUID(*net.UnixConn) (int, error) {
+	return 0, errors.New("no peer credentials on " + runtime.GOOS)
+}

@@ -46,21 +46,30 @@ func (d *dialer) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 		conn.Close()
 		return nil, newError("daemon_unavailable", "not a Unix socket: "+d.socket, nil)
 	}
-	uid, known, err := peerUID(unix)
-	if err != nil {
+	uid, err := peerUID(unix)
+	if refusal := d.checkPeer(uid, err); refusal != nil {
 		conn.Close()
-		return nil, newError("daemon_unavailable", fmt.Sprintf(
-			"cannot read the peer credentials of the daemon on %s (%v)", d.socket, err), err)
+		return nil, refusal
 	}
-	if known && !d.trusted(uid) {
-		conn.Close()
-		return nil, newError("forbidden", fmt.Sprintf(
+	return conn, nil
+}
+
+// checkPeer refuses a daemon of another uid, and one whose uid cannot be read (err): a
+// client that cannot tell who answers does not talk to it, as the Python client.
+func (d *dialer) checkPeer(uid int, err error) *Error {
+	if err != nil {
+		return newError("forbidden", fmt.Sprintf(
+			"cannot tell which user runs the process answering on %s (%v); refusing to talk to it",
+			d.socket, err), err)
+	}
+	if !d.trusted(uid) {
+		return newError("forbidden", fmt.Sprintf(
 			"the process answering on %s runs as uid %d, not as you (uid %d); refusing to talk "+
 				"to it. Remove that socket and start your own daemon with `credd serve`, or set "+
 				"CREDD_DAEMON_UID=%d if that daemon is yours (a view bound into a container)",
 			d.socket, uid, os.Getuid(), uid), nil)
 	}
-	return conn, nil
+	return nil
 }
 
 func (d *dialer) dialError(err error) error {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from tests.integration.test_oauth import login
 from tests.support import api_contract
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
-from tests.support.go import BUILD, MODULE, go_env, go_program
+from tests.support.go import BUILD, MODULE, go_env, go_program, helper_bin
 from tests.support.oauth_server import SERVER_DIR, OAuthServer
 from tests.support.other_user import NOBODY, python_as_nobody
 from tests.support.requirements import in_ci, require_path, require_program
@@ -103,6 +104,22 @@ def test_go_unit_tests(go_tests: Path) -> None:
         check=False,
     )
     assert internal.returncode == 0, internal.stdout + internal.stderr
+
+
+@pytest.mark.parametrize("goos", ["darwin", "windows"])
+def test_the_go_client_builds_for_every_platform(goos: str) -> None:
+    """macOS reads the peer through LOCAL_PEERCRED (peer_darwin.go), every other system refuses
+    (peer_other.go): both type-check and pass vet here, where they cannot run."""
+    vetted = subprocess.run(
+        [go_program(), "vet", "./..."],
+        cwd=MODULE,
+        env={**go_env(), "GOOS": goos, "GOARCH": "arm64" if goos == "darwin" else "amd64"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert vetted.returncode == 0, vetted.stdout + vetted.stderr
 
 
 def test_round_trip_odd_names_and_errors_with_the_real_keyring(
@@ -273,3 +290,58 @@ def test_the_go_types_cover_the_api() -> None:
     missing_codes = api_contract.error_codes(document) - go_error_codes()
     assert not missing_codes, f"client/go/errors.go has no sentinel for {sorted(missing_codes)}"
     assert {"daemon_unavailable", "daemon_timeout", "protocol_error"} <= go_error_codes()
+
+
+# --- Prefer: wait from the native helpers ---------------------------------------------------
+
+
+def _recording_listener(socket_path: Path, heads: list[str]) -> socket.socket:
+    """A listener of ours that records each request's head and answers an empty list."""
+    import threading
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(socket_path))
+    os.chmod(socket_path, 0o600)
+    server.listen(4)
+    body = b'{"credentials": []}'
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    answer += b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data and (chunk := conn.recv(4096)):
+                    data += chunk
+                heads.append(data.decode("latin-1"))
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_the_native_helpers_send_prefer_wait(short_tmp: Path) -> None:
+    heads: list[str] = []
+    folder = short_tmp / "sock"
+    folder.mkdir(mode=0o700)
+    server = _recording_listener(folder / "credd.sock", heads)
+    try:
+        env = {**os.environ, "CREDD_SOCKET": str(folder / "credd.sock")}
+        done = subprocess.run(
+            [str(helper_bin() / "docker-credential-credd"), "list"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        server.close()
+    assert heads, "the helper sent nothing"
+    for head in heads:
+        assert "\r\nPrefer: wait=8\r\n" in head, head  # the default 10 s timeout, less 2 s

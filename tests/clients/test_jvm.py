@@ -239,7 +239,8 @@ def test_a_daemon_of_another_uid_is_refused_unless_named(
     env = {
         **credd_env,
         "CREDD_SOCKET": str(planted),
-        "JVM_TEST_EXPECT_MESSAGE": f"runs as user nobody, not as you (uid {os.getuid()})",
+        "JVM_TEST_EXPECT_MESSAGE": f"runs as uid {NOBODY} (user nobody), not as you "
+        f"(uid {os.getuid()})",
     }
     run_java(java, env, "EnvironmentTests#testTheClientRefuses")
     nobody_listener.control(planted)
@@ -252,6 +253,52 @@ def test_a_daemon_of_another_uid_is_refused_unless_named(
         "EnvironmentTests#testTheNamedDaemonUidIsAccepted",
     )
     wait_for_request(nobody_listener)
+
+
+@pytest.fixture
+def numeric_user() -> Iterator[str]:
+    """A user named by a number that is not its uid: its uid is nobody's (`useradd --badname
+    -o`), so a lookup by that name finds nobody's uid. Removed at the end."""
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.fail("this test makes a local user: it needs root (CI is root)")
+    require_program("useradd")
+    taken = {str(entry.pw_uid) for entry in pwd.getpwall()} | {e.pw_name for e in pwd.getpwall()}
+    name = next(str(n) for n in range(61250, 61300) if str(n) not in taken)
+    subprocess.run(
+        ["useradd", "--badname", "-o", "-u", str(NOBODY), "-M", "-N", "-s", "/bin/false", name],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield name
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+def test_uids_compare_as_numbers_not_through_a_user_name(
+    java: str,
+    nobody_listener: FakeDaemon,
+    credd_env: dict[str, str],
+    short_tmp: Path,
+    numeric_user: str,
+) -> None:
+    # CREDD_DAEMON_UID names uid N; the listener runs as nobody, whose other name is "N".
+    ours = short_tmp / "ours"
+    ours.mkdir(mode=0o700)
+    planted = ours / "credd.sock"
+    os.rename(nobody_listener.socket, planted)
+    env = {
+        **credd_env,
+        "CREDD_SOCKET": str(planted),
+        "CREDD_DAEMON_UID": numeric_user,
+        "JVM_TEST_EXPECT_MESSAGE": f"runs as uid {NOBODY} (user nobody), not as you",
+    }
+    run_java(java, env, "EnvironmentTests#testTheClientRefuses")
+    nobody_listener.control(planted)
+    received = nobody_listener.received()
+    assert received == b"CONN 0\n\n" * 3 + b"CONN 4\nPING\n", received  # connected, sent nothing
 
 
 def wait_for_request(listener: FakeDaemon) -> None:

@@ -267,3 +267,40 @@ def test_credd_ssh_failures_are_named_and_leave_nothing(
     assert done.returncode == 255
     assert "ran" not in done.stdout
     assert "forward" in done.stderr
+
+
+def test_a_symlinked_remote_folder_is_refused_and_its_target_untouched(
+    laptop: dict[str, str], box: RemoteBox
+) -> None:
+    import os
+
+    # A link another user (root here) made where the remote user's socket folder belongs,
+    # pointing at a folder of the remote user's own: `[ -O ]` and chmod would follow it.
+    target = box.home / "target"
+    target.mkdir(mode=0o755)
+    os.chown(target, box.uid, box.uid)
+    target.chmod(0o755)
+    box.remote_socket.parent.symlink_to(target)
+    done = credd_ssh(laptop, box, "--allow", "git:*", command="echo ran")
+    assert done.returncode == 1, done.stderr
+    assert "ran" not in done.stdout
+    assert "is a symbolic link" in done.stderr
+    assert target.stat().st_mode & 0o777 == 0o755
+    assert list(target.iterdir()) == []
+    with Client(laptop["CREDD_SOCKET"]) as client:
+        assert client.views() == []
+
+
+@pytest.mark.parametrize("answer", ["0.0.0.0:8022", "/tmp/a b", "/tmp/x\\y"])
+def test_a_remote_socket_answer_that_would_reshape_the_forward_is_refused(
+    laptop: dict[str, str], box: RemoteBox, answer: str
+) -> None:
+    # The remote's own environment names the socket (a compromised or careless dev box).
+    shell = f"#!/bin/sh\nCREDD_SOCKET='{answer}'; export CREDD_SOCKET\nexec /bin/sh \"$@\"\n"
+    box.use_login_shell(shell)
+    done = credd_ssh(laptop, box, "--allow", "git:*", command="echo ran")
+    assert done.returncode == 1, done.stderr
+    assert "ran" not in done.stdout
+    assert "credd forwards only onto an absolute path" in done.stderr
+    with Client(laptop["CREDD_SOCKET"]) as client:
+        assert client.views() == []

@@ -3,6 +3,7 @@
     with RemoteBox(root) as box:          # root: a short folder under /tmp (0755)
         box.ssh_config                    # -F this: `Host devbox`, key, known host, port
         box.run("credd get NAME")         # a command as the remote user, over ssh
+        box.use_login_shell(SCRIPT)       # the remote user's shell (its environment, say)
 
 The user (uid in 61150-61199, name ``cdssh...``) gets a home and an ``XDG_RUNTIME_DIR`` of
 its own under ``root`` (sshd's ``SetEnv``: no PAM here), a PATH with credd's client (the
@@ -76,6 +77,14 @@ class RemoteBox:
             check=False,
             stdin=subprocess.DEVNULL,
         )
+
+    def use_login_shell(self, script: str) -> None:
+        """Make ``script`` (a whole shell script) the remote user's login shell: the shell
+        sshd runs every command with, as a remote machine's own set-up would."""
+        shell = self.bin / "login-shell"
+        shell.write_text(script)
+        shell.chmod(0o755)
+        subprocess.run(["usermod", "-s", str(shell), self.name], check=True, capture_output=True)
 
     # --- setting up -----------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from credd.cli.views import default_view_name, split_ssh_args
 from credd.store.records import Credential, OAuthFields
 from credd.views.policy import (
     POLICY,
@@ -188,23 +187,3 @@ def test_good_patterns(pattern: str) -> None:
 def test_bad_view_names(name: str) -> None:
     with pytest.raises(CreddError):
         check_view_name(name)
-
-
-@pytest.mark.parametrize(
-    ("destination", "name"),
-    [
-        ("devbox", "ssh-devbox"),
-        ("alice@devbox.example.com", "ssh-devbox-example-com"),
-        ("ssh://alice@devbox:2222", "ssh-devbox"),
-        ("[::1]:22", "ssh-1"),
-    ],
-)
-def test_default_view_names(destination: str, name: str) -> None:
-    assert default_view_name(destination) == name
-    check_view_name(name)
-
-
-def test_ssh_args_split_into_options_and_command() -> None:
-    args = ["-p", "2222", "-F", "cfg", "-tt", "--", "git", "push"]
-    assert split_ssh_args(args) == (["-p", "2222", "-F", "cfg", "-tt"], ["git", "push"])
-    assert split_ssh_args(["-v", "ls", "-l"]) == (["-v"], ["ls", "-l"])

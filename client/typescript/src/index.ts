@@ -50,4 +50,4 @@ export type {
   StoreStatus,
   ViewStatus,
 } from "./models";
-export { SOCKET_FILE, checkSocketFolder, daemonUid, socketPath, type Environment } from "./paths";
+export { SOCKET_FILE, checkSocketFile, checkSocketFolder, daemonUid, socketPath, type Environment } from "./paths";

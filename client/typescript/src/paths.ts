@@ -92,6 +92,53 @@ export async function checkSocketFolder(
   }
 }
 
+/**
+ * Node cannot read a socket's peer credentials, so the socket file itself is checked, with
+ * `lstat` (a link is not followed): a socket, owned by you (or by the uid `CREDD_DAEMON_UID`
+ * names), that no other user may open (no bits for others; the group bits only with
+ * `CREDD_DAEMON_UID`, where a view's ACL for a container's user shows as them). Whoever
+ * bound a socket owns its file, so this tells who listens unless the listening socket was
+ * handed to another process. Throws `ForbiddenError`; a missing file is left to the
+ * connection (nobody listens there).
+ */
+export async function checkSocketFile(socket: string, env: Environment = process.env): Promise<void> {
+  const uid = currentUid();
+  if (uid === undefined) {
+    return; // Windows: a named pipe is no file
+  }
+  let info;
+  try {
+    info = await fs.lstat(socket);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      return;
+    }
+    throw error;
+  }
+  if (!info.isSocket()) {
+    throw new ForbiddenError(
+      `${socket} is not a socket${info.isSymbolicLink() ? " (a symbolic link)" : ""}; ` +
+        "refusing to talk to it. Remove it and start your own daemon with `credd serve`"
+    );
+  }
+  const other = daemonUid(env);
+  if (info.uid !== uid && info.uid !== other) {
+    throw new ForbiddenError(
+      `the socket ${socket} belongs to uid ${info.uid}, not to you (uid ${uid}); refusing to ` +
+        "talk to it. Remove it and start your own daemon with `credd serve`, or set " +
+        `CREDD_DAEMON_UID=${info.uid} if that daemon is yours (a view bound into a container)`
+    );
+  }
+  const open = other === undefined ? 0o077 : 0o007;
+  if (info.mode & open) {
+    const mode = (info.mode & 0o7777).toString(8).padStart(4, "0");
+    throw new ForbiddenError(
+      `the socket ${socket} may be opened by other users (mode ${mode}); refusing to talk ` +
+        "to it. credd makes its socket 0600: remove this one and start `credd serve`"
+    );
+  }
+}
+
 function currentUid(): number | undefined {
   return process.getuid?.();
 }

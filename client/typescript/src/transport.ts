@@ -2,9 +2,10 @@
  * HTTP/1.1 over the daemon's Unix socket (on Windows, its named pipe): Node's own `http`
  * with a keep-alive agent, the only socket code of this package.
  *
- * Before a connection is used, the socket's folder must be the user's own (`checkSocketFolder`).
- * Node cannot read a socket's peer credentials, so the daemon's uid is not checked here, unlike
- * in the Python and Go clients: the folder check is what stops another user's socket.
+ * Before a connection is used, the socket's folder must be the user's own (`checkSocketFolder`)
+ * and the socket file a socket of the user's, closed to others (`checkSocketFile`). Node cannot
+ * read a socket's peer credentials, so the daemon's uid is told from the file, not from the
+ * connection as in the Python, Go and JVM clients.
  *
  * Errors of the socket and of HTTP parsing are translated here, once, into
  * `DaemonUnavailableError`, `DaemonTimeoutError` and `ProtocolError`. Their messages never quote
@@ -17,7 +18,7 @@ import * as path from "node:path";
 import type { Duplex } from "node:stream";
 
 import { CreddError, DaemonTimeoutError, DaemonUnavailableError, ProtocolError } from "./errors";
-import { checkSocketFolder } from "./paths";
+import { checkSocketFile, checkSocketFolder } from "./paths";
 
 export const START_HINT =
   "start one with `credd serve`, or install the login service with `credd service install`";
@@ -34,7 +35,7 @@ export interface Response {
   readonly body: Buffer;
 }
 
-/** An agent that checks the socket folder before each new connection. */
+/** An agent that checks the socket's folder and file before each new connection. */
 class CheckedAgent extends http.Agent {
   constructor(private readonly socketPath: string) {
     super({ keepAlive: true, timeout: IDLE_MS });
@@ -45,11 +46,13 @@ class CheckedAgent extends http.Agent {
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     const done = callback ?? (() => undefined);
-    const folderCheck =
+    const checks =
       process.platform === "win32"
         ? Promise.resolve()
-        : checkSocketFolder(path.dirname(this.socketPath) || ".");
-    folderCheck
+        : checkSocketFolder(path.dirname(this.socketPath) || ".").then(() =>
+            checkSocketFile(this.socketPath),
+          );
+    checks
       .then(() => net.createConnection({ path: this.socketPath }))
       .then(
         (socket) => done(null, socket),
@@ -117,7 +120,7 @@ export class Transport {
         reject(signal.reason);
         return;
       }
-      const headers: http.OutgoingHttpHeaders = { Host: "localhost" };
+      const headers: http.OutgoingHttpHeaders = { Host: "localhost", Prefer: preferWait(this.timeoutMs) };
       if (body !== undefined) {
         headers["Content-Type"] = "application/json";
       }
@@ -228,6 +231,15 @@ export class Transport {
       `cannot connect to the daemon on ${this.socketPath} (${code || error.message})`,
     );
   }
+}
+
+/**
+ * The Prefer header (RFC 7240) telling the daemon how long a call waits for its answer: whole
+ * seconds, floor(timeout - 2 s), never below 0, so that the daemon gives up waiting on a slow
+ * token endpoint (answering refresh_failed) while this call still listens.
+ */
+export function preferWait(timeoutMs: number): string {
+  return `wait=${Math.max(0, Math.floor(timeoutMs / 1000 - 2))}`;
 }
 
 /** The daemon closed a kept-alive connection before answering: the request may be sent again. */

@@ -10,6 +10,7 @@ import { describe, test } from "node:test";
 
 import {
   CreddClient,
+  checkSocketFile,
   checkSocketFolder,
   CreddError,
   DaemonTimeoutError,
@@ -105,6 +106,87 @@ describe("the socket folder", () => {
   });
 });
 
+describe("the socket file (lstat: Node cannot read the peer's uid)", () => {
+  // A listener that counts connections: a refused socket must never be connected to.
+  async function countingDaemon() {
+    const seen = { connections: 0 };
+    const socketPath = await fakeDaemon((socket) => {
+      seen.connections += 1;
+      onRequests(() => jsonAnswer(200, { credentials: [] }))(socket);
+    });
+    return { socketPath, seen };
+  }
+  test("a socket others may open is refused before connecting", async () => {
+    const { socketPath, seen } = await countingDaemon();
+    fs.chmodSync(socketPath, 0o666);
+    const client = new CreddClient({ socketPath });
+    const error = await rejection(client.list());
+    assert.ok(error instanceof ForbiddenError, String(error));
+    assert.match(error.message, /may be opened by other users \(mode 0666\)/);
+    assert.equal(seen.connections, 0);
+    fs.chmodSync(socketPath, 0o600);
+    assert.deepEqual(await client.list(), []);
+    assert.equal(seen.connections, 1);
+    client.close();
+  });
+  test("a socket of another uid is refused, unless CREDD_DAEMON_UID names it", async () => {
+    const { socketPath, seen } = await countingDaemon();
+    fs.chownSync(socketPath, 65534, 65534);
+    const client = new CreddClient({ socketPath });
+    const error = await rejection(client.list());
+    assert.ok(error instanceof ForbiddenError, String(error));
+    assert.match(error.message, /the socket .* belongs to uid 65534, not to you/);
+    assert.equal(seen.connections, 0);
+    client.close();
+    await checkSocketFile(socketPath, { CREDD_DAEMON_UID: "65534" });
+    // A view's ACL for a container's user shows as group bits: admitted only with the uid named.
+    fs.chmodSync(socketPath, 0o660);
+    await checkSocketFile(socketPath, { CREDD_DAEMON_UID: "65534" });
+    fs.chownSync(socketPath, uid, uid);
+    assert.ok((await rejection(checkSocketFile(socketPath, {}))) instanceof ForbiddenError);
+    fs.chmodSync(socketPath, 0o604);
+    assert.ok((await rejection(checkSocketFile(socketPath, { CREDD_DAEMON_UID: "65534" }))) instanceof ForbiddenError);
+  });
+  test("a symbolic link or a plain file is not a socket", async () => {
+    const { socketPath, seen } = await countingDaemon();
+    const folder = shortTmp();
+    const link = path.join(folder, "credd.sock");
+    fs.symlinkSync(socketPath, link);
+    const client = new CreddClient({ socketPath: link });
+    const error = await rejection(client.list());
+    assert.ok(error instanceof ForbiddenError, String(error));
+    assert.match(error.message, /is not a socket \(a symbolic link\)/);
+    assert.equal(seen.connections, 0);
+    client.close();
+    const file = path.join(folder, "file.sock");
+    fs.writeFileSync(file, "", { mode: 0o600 });
+    const plain = await rejection(checkSocketFile(file, {}));
+    assert.match(plain.message, /is not a socket; refusing/);
+  });
+});
+
+describe("Prefer: wait", () => {
+  test("every request says how long the call waits: floor(timeout - 2 s), at least 0", async () => {
+    for (const [timeoutMs, wait] of [[10000, "wait=8"], [3999, "wait=1"], [2500, "wait=0"], [1000, "wait=0"]]) {
+      const seen = [];
+      const socketPath = await fakeDaemon(
+        onRequests((request) => {
+          seen.push(request);
+          return jsonAnswer(200, { credentials: [] });
+        }),
+      );
+      const client = new CreddClient({ socketPath, timeoutMs });
+      await client.list();
+      await rejection(client.get("x"));
+      client.close();
+      assert.equal(seen.length, 2);
+      for (const request of seen) {
+        assert.match(request, new RegExp(`\\r\\nprefer: ${wait}\\r\\n`, "i"), request);
+      }
+    }
+  });
+});
+
 describe("a daemon that is down", () => {
   test("no folder, no socket", async () => {
     const client = new CreddClient({ socketPath: path.join(shortTmp(), "none", "credd.sock") });
@@ -123,6 +205,7 @@ describe("a daemon that is down", () => {
     await new Promise((resolve) => server.close(resolve));
     const { execFileSync } = await import("node:child_process");
     execFileSync("python3", ["-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", socketFile]);
+    fs.chmodSync(socketFile, 0o600);
     const client = new CreddClient({ socketPath: socketFile });
     const error = await rejection(client.list());
     assert.ok(error instanceof DaemonUnavailableError, String(error));

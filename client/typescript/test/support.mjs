@@ -32,6 +32,7 @@ export async function fakeDaemon(onConnection) {
     onConnection(socket);
   });
   await new Promise((resolve) => server.listen(socketPath, resolve));
+  fs.chmodSync(socketPath, 0o600); // as credd makes its socket (Node's follows the umask)
   after(
     () =>
       new Promise((resolve) => {

@@ -19,15 +19,24 @@ _SSH_OPTIONS_WITH_VALUE = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
 # Options that make sense for the session but not for the short call that makes the folder.
 _SSH_SESSION_ONLY = frozenset("NfnsTtWLRD")
 # Run by the remote user's shell: where that user's clients look for the socket (as
-# credd_client._paths decides), the folder made 0700 and checked to be the user's own.
+# credd_client._paths decides), the folder made 0700 and checked to be the user's own and a
+# real folder: `[ -O ]` and chmod follow a symbolic link, so a link is refused before either.
 _REMOTE_FOLDER_SCRIPT = (
     "umask 077; s=${CREDD_SOCKET:-}; "
     'if [ -z "$s" ]; then if [ -n "${XDG_RUNTIME_DIR:-}" ]; '
     'then s="$XDG_RUNTIME_DIR/credd/credd.sock"; else s="/tmp/credd-$(id -u)/credd.sock"; fi; fi; '
-    'd=$(dirname "$s"); mkdir -p "$d" || exit 3; '
-    '[ -O "$d" ] || { echo "$d belongs to another user" >&2; exit 4; }; '
+    'd=$(dirname "$s"); '
+    'if [ -L "$d" ]; then echo "$d is a symbolic link" >&2; exit 4; fi; '
+    'mkdir -p "$d" || exit 3; '
+    'if [ -L "$d" ]; then echo "$d is a symbolic link" >&2; exit 4; fi; '
+    '[ -d "$d" ] && [ -O "$d" ] || { echo "$d belongs to another user" >&2; exit 4; }; '
     'chmod 700 "$d" || exit 3; printf "credd-socket=%s\\n" "$s"'
 )
+# What the remote may name as the forward's end: an absolute path of these characters only,
+# so its answer can neither become a TCP listener (`0.0.0.0:8022`) nor reshape `-R A:B`.
+_SAFE_REMOTE_PATH = r"/[A-Za-z0-9._+@/-]*"
+# Longest socket path the remote's kernel binds (sun_path less its terminating NUL, macOS's).
+_MAX_REMOTE_PATH = 103
 SSH_VIEW_TTL = "12h"
 
 
@@ -165,9 +174,7 @@ def run_ssh(args: argparse.Namespace) -> int:
         view = existing or client.put_view(
             name, {"patterns": args.allow, "ttl": args.ttl or SSH_VIEW_TTL}
         )
-    forward = f"{remote}:{view['socket']}"
-    command = [ssh, "-o", "ExitOnForwardFailure=yes", "-R", forward, args.destination]
-    command += args.ssh_args
+    command = session_command(ssh, f"{remote}:{view['socket']}", args.destination, args.ssh_args)
     print(f"credd: forwarding the view {name} to {args.destination}:{remote}", file=sys.stderr)
     import signal
 
@@ -187,14 +194,42 @@ def run_ssh(args: argparse.Namespace) -> int:
 
 
 def default_view_name(destination: str) -> str:
-    """``ssh-HOST`` from ``[ssh://][user@]host[:port]``, as a plain word."""
-    host = destination.removeprefix("ssh://").rpartition("@")[2]
-    if host.startswith("["):  # [v6]:port
-        host = host[1:].partition("]")[0]
-    elif host.count(":") == 1:
-        host = host.partition(":")[0]
-    word = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in host)
-    return ("ssh-" + word.strip("-"))[:64].rstrip("-") or "ssh"
+    """``ssh-`` and the destination as a plain word; where that word had to change the
+    destination, a short hash of it too, so ``alice@dev.box`` and ``dev-box:2222`` differ."""
+    import hashlib
+
+    target = destination.removeprefix("ssh://")
+    word = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in target)
+    word = word.strip("-_")
+    if word == target and len(word) <= 60:
+        return "ssh-" + word
+    digest = hashlib.sha256(target.encode()).hexdigest()[:8]
+    return "-".join(part for part in ("ssh", word[:51].rstrip("-_"), digest) if part)
+
+
+def checked_remote_socket(answer: str) -> str:
+    """The remote's socket path, only if it is safe to put into ``-R PATH:VIEW``."""
+    import re
+
+    if (
+        len(answer) > _MAX_REMOTE_PATH
+        or not re.fullmatch(_SAFE_REMOTE_PATH, answer)
+        or any(part in (".", "..") for part in answer.split("/"))
+    ):
+        shown = answer[:120].encode("ascii", "backslashreplace").decode()
+        raise InvalidRequest(
+            f"the remote named {shown!r} as its credd socket: credd forwards only onto an "
+            f"absolute path of letters, digits and . _ + @ / - ({_MAX_REMOTE_PATH} characters "
+            "at most, no '.' or '..' parts); check CREDD_SOCKET and XDG_RUNTIME_DIR there"
+        )
+    return answer
+
+
+def session_command(ssh: str, forward: str, destination: str, ssh_args: list[str]) -> list[str]:
+    """ssh with the forward; ``--`` ends the options, so no destination is read as one."""
+    options, command = split_ssh_args(ssh_args)
+    session = [ssh, "-o", "ExitOnForwardFailure=yes", "-R", forward, *options, "--", destination]
+    return session + (["--", *command] if command else [])
 
 
 def split_ssh_args(args: list[str]) -> tuple[list[str], list[str]]:
@@ -257,7 +292,8 @@ def _remote_socket(ssh: str, destination: str, options: list[str]) -> str | None
     """Make the remote socket folder (0700, the remote user's); the socket path, or None."""
     import subprocess
 
-    command = [ssh, *_connection_options(options), destination, f"sh -c '{_REMOTE_FOLDER_SCRIPT}'"]
+    script = f"sh -c '{_REMOTE_FOLDER_SCRIPT}'"
+    command = [ssh, *_connection_options(options), "--", destination, script]
     try:
         done = subprocess.run(
             command,
@@ -272,7 +308,11 @@ def _remote_socket(ssh: str, destination: str, options: list[str]) -> str | None
         return None
     for line in done.stdout.splitlines():
         if line.startswith("credd-socket=") and done.returncode == 0:
-            return line.removeprefix("credd-socket=")
+            try:
+                return checked_remote_socket(line.removeprefix("credd-socket="))
+            except InvalidRequest as exc:
+                print(f"credd: refused: {exc}", file=sys.stderr)
+                return None
     error = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
     print(
         f"credd: cannot make the remote socket folder on {destination}: {error[0]}",

@@ -8,17 +8,16 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserPrincipal;
-import java.nio.file.attribute.UserPrincipalLookupService;
-import java.nio.file.FileSystems;
 import java.io.ByteArrayOutputStream;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import jdk.net.ExtendedSocketOptions;
-import jdk.net.UnixDomainPrincipal;
 
 /**
  * One HTTP/1.1 connection to the daemon over its AF_UNIX socket, written by hand: the JDK's
@@ -116,27 +115,36 @@ final class Connection implements AutoCloseable {
         key.interestOps(0);
     }
 
-    /** The daemon must run as this user, or as the uid CREDD_DAEMON_UID names (never else). */
+    /**
+     * The daemon must run as this user, or as the uid CREDD_DAEMON_UID names (never else); a
+     * peer whose user cannot be read is refused. Uids compare as numbers, never through a user
+     * name (a user named "1000" is not uid 1000): the JDK gives the peer only as a principal,
+     * which equals another by uid, so it is compared with the socket file's owner, whose uid is
+     * read as a number in the same call.
+     */
     private static void checkPeer(SocketChannel channel, Path path, Long daemonUid) throws IOException {
-        UnixDomainPrincipal peer;
+        UserPrincipal peer;
         try {
-            peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED).user();
         } catch (UnsupportedOperationException e) {
-            return; // this platform cannot tell: the folder check is what remains
+            throw new ForbiddenException("cannot tell which user runs the process answering on " + path
+                    + " (no SO_PEERCRED on " + System.getProperty("os.name") + "); refusing to talk to it");
         }
-        UserPrincipalLookupService users = FileSystems.getDefault().getUserPrincipalLookupService();
-        // Principals compare by uid; a uid without a name looks up as its number.
+        Map<String, Object> file = Files.readAttributes(path, "unix:uid,owner", LinkOption.NOFOLLOW_LINKS);
+        long owner = ((Number) file.get("uid")).longValue();
+        if (!peer.equals(file.get("owner"))) {
+            throw new ForbiddenException("the process answering on " + path + " runs as user "
+                    + peer.getName() + ", not as the socket file's owner (uid " + owner
+                    + "); refusing to talk to it. Remove that socket and start your own daemon with"
+                    + " `credd serve`");
+        }
         long uid = Uids.own();
-        if (peer.user().equals(users.lookupPrincipalByName(Long.toString(uid)))
-                || (daemonUid != null
-                        && peer.user().equals(users.lookupPrincipalByName(Long.toString(daemonUid))))) {
+        if (owner == uid || (daemonUid != null && owner == daemonUid)) {
             return;
         }
-        String who = peer.user().getName();
-        throw new ForbiddenException("the process answering on " + path + " runs as "
-                + (who.chars().allMatch(Character::isDigit) ? "uid " + who : "user " + who)
-                + ", not as you (uid " + uid + "); refusing to talk to it. Remove that socket"
-                + " and start your own daemon with `credd serve`");
+        throw new ForbiddenException("the process answering on " + path + " runs as uid " + owner
+                + " (user " + peer.getName() + "), not as you (uid " + uid + "); refusing to talk to it."
+                + " Remove that socket and start your own daemon with `credd serve`");
     }
 
     /** Waits for the key's interest until the deadline; false when the time is up. */

@@ -418,7 +418,7 @@ public final class CreddClient implements AutoCloseable {
     }
 
     private Connection.Response send(String method, String target, String body) {
-        byte[] request = encodeRequest(method, target, body);
+        byte[] request = encodeRequest(method, target, body, preferWait(timeout));
         long deadline = System.nanoTime() + timeout.toNanos();
         Connection.Response response = exchange(request, method, deadline);
         if (response.status() < 200 || response.status() >= 300) {
@@ -454,10 +454,20 @@ public final class CreddClient implements AutoCloseable {
         return response;
     }
 
-    private static byte[] encodeRequest(String method, String target, String body) {
+    /**
+     * The Prefer header's value (RFC 7240) telling the daemon how long a call waits for its
+     * answer: whole seconds, floor(timeout - 2 s), never below 0, so that the daemon gives up
+     * waiting on a slow token endpoint (answering refresh_failed) while the call still listens.
+     */
+    static String preferWait(Duration timeout) {
+        return "wait=" + Math.max(0, timeout.minusSeconds(2).toSeconds());
+    }
+
+    private static byte[] encodeRequest(String method, String target, String body, String wait) {
         byte[] payload = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder();
         head.append(method).append(' ').append(target).append(" HTTP/1.1\r\nHost: localhost\r\n");
+        head.append("Prefer: ").append(wait).append("\r\n");
         if (body != null) {
             head.append("Content-Type: application/json\r\n");
         }

@@ -259,6 +259,26 @@ public final class FakeDaemonTests {
         }
     }
 
+    /** Every request says how long the call waits (RFC 7240): floor(timeout - 2 s), at least 0. */
+    public void testEveryRequestCarriesPreferWait() throws Exception {
+        Map<Double, String> cases = Map.of(10.0, "wait=8", 3.999, "wait=1", 2.5, "wait=0", 1.0, "wait=0");
+        for (Map.Entry<Double, String> c : cases.entrySet()) {
+            try (FakeServer server = new FakeServer((request, out, s) -> {
+                FakeServer.send(out, FakeServer.json(200, CREDENTIAL));
+                return true;
+            }); CreddClient client = server.client(c.getKey())) {
+                client.get("a");
+                client.getAsync("a").get();
+                client.delete("a");
+                Check.equal(3, server.requests.size());
+                for (FakeServer.Request request : server.requests) {
+                    Check.that(request.head().contains("\r\nPrefer: " + c.getValue() + "\r\n"),
+                            "timeout " + c.getKey() + " s: " + request.head());
+                }
+            }
+        }
+    }
+
     public void testNoSocketIsUnavailable() throws Exception {
         Path folder = Files.createTempDirectory(Path.of("/tmp"), "cdjn");
         try (CreddClient client = CreddClient.builder().socketPath(folder.resolve("credd.sock")).build()) {
