@@ -78,6 +78,12 @@ class Credential(_Record):
         "last_error",
         "next_refresh_at",
         "extra",
+        # ssh-key (issue 20)
+        "public_key",
+        "key_type",
+        "fingerprint",
+        "comment",
+        "offered",
     )
     _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
 
@@ -99,6 +105,12 @@ class Credential(_Record):
     last_error: str | None
     next_refresh_at: str | None
     extra: dict[str, Any]
+    # ssh-key (issue 20)
+    public_key: str | None
+    key_type: str | None
+    fingerprint: str | None
+    comment: str | None
+    offered: bool | None
 
     def __init__(
         self,
@@ -121,6 +133,11 @@ class Credential(_Record):
         last_error: str | None = None,
         next_refresh_at: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        public_key: str | None = None,
+        key_type: str | None = None,
+        fingerprint: str | None = None,
+        comment: str | None = None,
+        offered: bool | None = None,
     ) -> None:
         self._assign(
             name=name,
@@ -141,6 +158,11 @@ class Credential(_Record):
             last_error=last_error,
             next_refresh_at=next_refresh_at,
             extra=dict(extra or {}),
+            public_key=public_key,
+            key_type=key_type,
+            fingerprint=fingerprint,
+            comment=comment,
+            offered=offered,
         )
 
     @classmethod
@@ -151,10 +173,14 @@ class Credential(_Record):
             isinstance(key, str) and isinstance(value, str) for key, value in labels.items()
         ):
             raise _unexpected("'labels' is not an object of strings")
+        offered = data.get("offered")
+        if offered is not None and not isinstance(offered, bool):
+            raise _unexpected("'offered' is not a boolean")
         return cls(
             name=_text(data, "name"),
             kind=_text(data, "kind"),
             labels=labels,
+            offered=offered,
             extra={key: value for key, value in data.items() if key not in _KNOWN_FIELDS},
             **{key: _optional_text(data, key) for key in _OPTIONAL_TEXT_FIELDS},
         )
@@ -162,7 +188,7 @@ class Credential(_Record):
     def to_json(self) -> dict[str, Any]:
         """The credential as the daemon sends it, unset fields left out (for ``--json``)."""
         data: dict[str, Any] = {"name": self.name, "kind": self.kind, "labels": dict(self.labels)}
-        for key in _OPTIONAL_TEXT_FIELDS:
+        for key in (*_OPTIONAL_TEXT_FIELDS, "offered"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -172,7 +198,7 @@ class Credential(_Record):
 
 _KNOWN_FIELDS = frozenset(Credential.__slots__) - {"extra"}
 _OPTIONAL_TEXT_FIELDS = tuple(
-    key for key in Credential.__slots__ if key not in {"name", "kind", "labels", "extra"}
+    key for key in Credential.__slots__ if key not in {"name", "kind", "labels", "extra", "offered"}
 )
 
 

@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +34,7 @@ from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
 from .store.batching import GroupCommit
-from .store.core import DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
+from .store.core import Change, DeleteCredential, DeleteRegistration, PutCredential, PutRegistration
 from .store.records import Credential, Registration, StoreState, format_time, utc_now
 from .store.vault import Vault
 from .system.peer import UNKNOWN_PEER, Peer, programs
@@ -70,6 +70,9 @@ class CredentialService:
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
         self.views: Views | None = None  # set by the server where it serves views
+        # Called by every lock: what holds plaintext beside the vault (the SSH agent's loaded
+        # keys) drops it too.
+        self.on_lock: list[Callable[[], None]] = []
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -111,6 +114,8 @@ class CredentialService:
         would lose the grant. An idle lock instead waits until no refresh is in flight.
         """
         self.vault.lock(reason)
+        for forget in self.on_lock:
+            forget()
 
     async def lock(self) -> None:
         self._held_locked = True
@@ -270,6 +275,11 @@ class CredentialService:
     async def delete_registration(self, issuer: str) -> None:
         await self._ready()
         await asyncio.to_thread(self.vault.commit, DeleteRegistration(issuer))
+
+    async def change(self, change: Change) -> StoreState:
+        """Commit one change (the SSH keys' own, sshagent/changes.py) durably."""
+        await self._ready()
+        return await self._writes.commit(change)
 
     async def delete(self, name: str) -> None:
         await self._ready()

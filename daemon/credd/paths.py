@@ -7,6 +7,7 @@ otherwise the store lives in the platform's data folder and the config in its co
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import platformdirs
 
 from credd_client import socket_path
+from credd_client._paths import agent_socket_path
 
 APP_NAME = "credd"
 
@@ -23,6 +25,8 @@ class StatePaths:
     state_dir: Path
     config_file: Path
     socket: Path
+    # The SSH agent's socket beside it (None: no agent, as on Windows for now).
+    agent_socket: Path | None = None
 
     @property
     def store(self) -> Path:
@@ -51,4 +55,10 @@ def resolve_paths(env: Mapping[str, str] | None = None) -> StatePaths:
     else:
         state_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
         config_file = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
-    return StatePaths(state_dir=state_dir, config_file=config_file, socket=Path(socket_path(env)))
+    agent = None if sys.platform == "win32" else Path(agent_socket_path(env))
+    return StatePaths(
+        state_dir=state_dir,
+        config_file=config_file,
+        socket=Path(socket_path(env)),
+        agent_socket=agent,
+    )

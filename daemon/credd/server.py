@@ -35,6 +35,8 @@ from .audit import AuditLog
 from .config import Config
 from .operations import CredentialService
 from .paths import StatePaths
+from .sshagent.agent import Agent
+from .sshagent.listener import AgentServer, AgentSocketError
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
@@ -349,17 +351,22 @@ class _NotifyingServer(uvicorn.Server):
     ready_status = ""
     views: Views | None = None
     audit: AuditLog | None = None
+    agent: AgentServer | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.views is not None and not self.should_exit:
             await self.views.open(self._start_view)
+        if self.agent is not None and not self.should_exit:
+            await _start_agent(self.agent)
         if not self.should_exit:
             notify("READY=1", f"STATUS={self.ready_status}")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self.views is not None:
             self.views.close_all()
+        if self.agent is not None:
+            self.agent.close()
         await super().shutdown(sockets)
 
     async def _start_view(self, live: LiveView, sock: socket.socket) -> asyncio.AbstractServer:
@@ -373,6 +380,23 @@ class _NotifyingServer(uvicorn.Server):
 
         loop = asyncio.get_running_loop()
         return await loop.create_server(create, sock=sock, backlog=config.backlog)
+
+
+async def _start_agent(agent: AgentServer) -> None:
+    """The SSH agent's socket; a daemon that cannot bind it serves on without it, and says so."""
+    try:
+        await agent.start()
+    except AgentSocketError as exc:
+        log.warning("no SSH agent: %s", exc)
+        return
+    log.info("SSH agent on %s", agent.path)
+
+
+def _serve_beside(server: _NotifyingServer, service: CredentialService, paths: StatePaths) -> None:
+    """What is served beside the main socket: the views, the SSH agent."""
+    service.views = server.views = Views(paths.state_dir, paths.socket)
+    if paths.agent_socket is not None:
+        server.agent = AgentServer(Agent(service, server.audit), paths.agent_socket)
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
@@ -398,7 +422,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server = _server_for(uv_config, paths)
     server.audit = audit
     if listener is not None:
-        service.views = server.views = Views(paths.state_dir, paths.socket)
+        _serve_beside(server, service, paths)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)

@@ -37,6 +37,7 @@ from .models import (
     render_registration,
 )
 from .recovery import recovery_router
+from .sshkeys import sshkeys_router
 from .viewpolicy import ViewPolicy
 from .views import views_router
 
@@ -117,6 +118,7 @@ def create_app(service: CredentialService) -> FastAPI:
     app.include_router(_router(service), prefix="/v1")
     app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.include_router(views_router(service, ERRORS), prefix="/v1")
+    app.include_router(sshkeys_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
     return app
 
