@@ -283,3 +283,81 @@ def test_ssh_add_x_locks_credd_and_X_unlocks_it(
     run(agent_env, "ssh-add", "-X", input="ignored-for-a-key-file\n")
     assert json.loads(run(agent_env, "credd", "status", "--json").stdout)["locked"] is False
     assert fingerprint(key) in run(agent_env, "ssh-add", "-l").stdout
+
+
+# --- import --remove-source, backup and restore, views ------------------------------------------
+
+
+def test_import_remove_source_leaves_only_the_pub_files(
+    agent_env: dict[str, str], short_tmp: Path
+) -> None:
+    ssh = Path(agent_env["HOME"]) / ".ssh"
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    key = make_key(ssh, "id_ed25519", "ed25519", [])
+    encrypted = make_key(ssh, "id_rsa", "rsa", ["-b", "2048"], passphrase="pass phrase")
+    security = ssh / "id_ed25519_sk"
+    security.write_text("a FIDO key file: never read\n")
+    (ssh / "id_ed25519-cert.pub").write_text("a certificate: skipped\n")
+    # An encrypted key asks its passphrase on a terminal: without one, nothing is stored.
+    refused = run(
+        agent_env,
+        "credd",
+        "import",
+        "ssh",
+        "--remove-source",
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert refused.returncode == 2
+    assert "asked on a terminal" in refused.stderr
+    assert run(agent_env, "credd", "ssh-key", "list").stdout == ""
+    encrypted.unlink()
+    dry = run(agent_env, "credd", "import", "ssh", "--dry-run", "--remove-source")
+    assert "would add" in dry.stdout
+    assert key.exists()
+    done = run(agent_env, "credd", "import", "ssh", "--remove-source")
+    assert "FIDO security key" in done.stderr
+    assert not key.exists()
+    assert key.with_name("id_ed25519.pub").exists()
+    assert security.exists()
+    assert run(agent_env, "ssh-add", "-l").stdout.split()[1] == fingerprint(
+        key.with_name("id_ed25519.pub")
+    )
+
+
+def test_a_backup_restored_on_a_new_home_keeps_the_key_usable(
+    agent_env: dict[str, str], keys_folder: Path, sshd: LoginSshd, short_tmp: Path
+) -> None:
+    public = run(
+        agent_env, "credd", "ssh-key", "generate", "ssh:backed-up", "--type", "ecdsa"
+    ).stdout
+    sshd.authorize(public)
+    backup = short_tmp / "all.backup"
+    run(agent_env, "credd", "backup", str(backup), input="a long passphrase\n")
+    new_env = dict(agent_env)
+    new_env["CREDD_HOME"] = str(short_tmp / "new-home")
+    new_env["CREDD_SOCKET"] = str(short_tmp / "new-sock" / "credd.sock")
+    new_env["SSH_AUTH_SOCK"] = agent_socket_path(new_env)
+    assert new_env["SSH_AUTH_SOCK"] != agent_env["SSH_AUTH_SOCK"]
+    with DaemonProcess(Path(new_env["CREDD_HOME"]), Path(new_env["CREDD_SOCKET"]), new_env):
+        run(new_env, "credd", "restore", str(backup), input="a long passphrase\n")
+        result = run(new_env, *sshd.ssh(new_env["SSH_AUTH_SOCK"]), "echo", "restored", check=False)
+        assert result.stdout.strip() == "restored", result.stderr
+
+
+def test_a_view_never_writes_an_ssh_key(agent_env: dict[str, str], short_tmp: Path) -> None:
+    run(agent_env, "credd", "ssh-key", "generate", "ssh:kept")
+    view = Path(
+        run(agent_env, "credd", "view", "add", "w", "--allow", "ssh:*", "--write").stdout.strip()
+    )
+    from tests.support.daemon import raw_request
+
+    body = json.dumps({"secret": "replaced"}).encode()
+    assert raw_request(view, "PUT", "/v1/credentials/ssh%3Akept", body)[0] == 403
+    assert raw_request(view, "DELETE", "/v1/credentials/ssh%3Akept")[0] == 403
+    assert raw_request(view, "GET", "/v1/ssh-keys")[0] == 403
+    key = {"kind": "ssh-key", "secret": "x"}
+    assert raw_request(view, "PUT", "/v1/credentials/ssh%3Anew", json.dumps(key).encode())[0] == 400
+    status, answer = raw_request(view, "GET", "/v1/credentials/ssh%3Akept")
+    assert status == 200
+    assert json.loads(answer)["secret"].startswith("ssh-ed25519 ")
