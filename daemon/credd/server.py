@@ -40,7 +40,13 @@ from .sshagent.listener import AgentServer, AgentSocketError
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
-from .system.activation import ActivationError, inherited_socket, notify
+from .system.activation import (
+    AGENT_SOCKET,
+    MAIN_SOCKET,
+    ActivationError,
+    inherited_sockets,
+    notify,
+)
 from .system.hygiene import make_undumpable
 from .system.peer import Peer, PeerRefused, WithPeer, admit, programs
 from .system.unixsocket import BACKLOG, SOCKET_MODE, bind_private
@@ -117,6 +123,8 @@ class Listener:
         self.path = path
         self.activated = activated
         self.inode = path.lstat().st_ino
+        # The SSH agent's socket, when systemd passed it too (credd-ssh-agent.socket).
+        self.agent_sock: socket.socket | None = None
 
     def close(self) -> None:
         """Close; remove the socket file only if credd bound it and it is still ours."""
@@ -131,11 +139,17 @@ class Listener:
 
 
 def open_listener(path: Path) -> Listener:
-    """The socket systemd passed, or a new one bound here."""
+    """The socket systemd passed, or a new one bound here; with the agent's, if passed."""
     try:
-        inherited = inherited_socket()
+        passed = inherited_sockets()
     except ActivationError as exc:
         raise StartupError(str(exc)) from None
+    listener = _main_listener(path, passed.get(MAIN_SOCKET))
+    listener.agent_sock = passed.get(AGENT_SOCKET)
+    return listener
+
+
+def _main_listener(path: Path, inherited: socket.socket | None) -> Listener:
     if inherited is None:
         return Listener(bind_socket(path), path, activated=False)
     bound = inherited.getsockname()
@@ -352,13 +366,14 @@ class _NotifyingServer(uvicorn.Server):
     views: Views | None = None
     audit: AuditLog | None = None
     agent: AgentServer | None = None
+    agent_sock: socket.socket | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.views is not None and not self.should_exit:
             await self.views.open(self._start_view)
         if self.agent is not None and not self.should_exit:
-            await _start_agent(self.agent)
+            await _start_agent(self.agent, self.agent_sock)
         if not self.should_exit:
             notify("READY=1", f"STATUS={self.ready_status}")
 
@@ -382,21 +397,37 @@ class _NotifyingServer(uvicorn.Server):
         return await loop.create_server(create, sock=sock, backlog=config.backlog)
 
 
-async def _start_agent(agent: AgentServer) -> None:
+async def _start_agent(agent: AgentServer, passed: socket.socket | None) -> None:
     """The SSH agent's socket; a daemon that cannot bind it serves on without it, and says so."""
+    if passed is not None and passed.getsockname() != str(agent.path):
+        log.warning(
+            "systemd passed an agent socket bound to %r, but clients look for %s; binding that "
+            "(run `credd service install` again)",
+            passed.getsockname(),
+            agent.path,
+        )
+        passed.close()
+        passed = None
     try:
-        await agent.start()
+        await agent.start(passed)
     except AgentSocketError as exc:
         log.warning("no SSH agent: %s", exc)
         return
     log.info("SSH agent on %s", agent.path)
 
 
-def _serve_beside(server: _NotifyingServer, service: CredentialService, paths: StatePaths) -> None:
-    """What is served beside the main socket: the views, the SSH agent."""
+def _serve_beside(
+    server: _NotifyingServer,
+    service: CredentialService,
+    paths: StatePaths,
+    agent_sock: socket.socket | None,
+) -> None:
+    """What is served beside the main socket: the views, the SSH agent (on the socket systemd
+    passed, or one bound at start)."""
     service.views = server.views = Views(paths.state_dir, paths.socket)
     if paths.agent_socket is not None:
         server.agent = AgentServer(Agent(service, server.audit), paths.agent_socket)
+        server.agent_sock = agent_sock
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
@@ -422,7 +453,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server = _server_for(uv_config, paths)
     server.audit = audit
     if listener is not None:
-        _serve_beside(server, service, paths)
+        _serve_beside(server, service, paths, listener.agent_sock)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)

@@ -361,3 +361,18 @@ def test_a_view_never_writes_an_ssh_key(agent_env: dict[str, str], short_tmp: Pa
     status, answer = raw_request(view, "GET", "/v1/credentials/ssh%3Akept")
     assert status == 200
     assert json.loads(answer)["secret"].startswith("ssh-ed25519 ")
+
+
+def test_status_shows_the_agent_and_warns_of_another(agent_env: dict[str, str]) -> None:
+    shown = run(agent_env, "credd", "status").stdout
+    assert f"ssh agent:   {agent_env['SSH_AUTH_SOCK']}\n" in shown
+    assert "WARNING: SSH_AUTH_SOCK" not in shown
+    other = {**agent_env, "SSH_AUTH_SOCK": "/tmp/ssh-XXXX/agent.1"}
+    assert "SSH_AUTH_SOCK points at another agent" in run(other, "credd", "status").stdout
+    state = json.loads(run(other, "credd", "status", "--json").stdout)["ssh_agent"]
+    assert state["listening"] is True and state["other_agent"] is True
+    # Units written before the agent existed: told to install again.
+    units = Path(agent_env["XDG_CONFIG_HOME"]) / "systemd" / "user"
+    units.mkdir(parents=True)
+    (units / "credd.socket").write_text("[Socket]\n")
+    assert "run `credd service install` again" in run(agent_env, "credd", "status").stdout
