@@ -18,6 +18,7 @@ from . import (
     oauth,
     processes,
     scale,
+    ssh_agent,
     throughput,
     views,
     writes,
@@ -38,6 +39,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("credd import", importing.run),
     ("OAuth", oauth.run),
     ("views", views.run),
+    ("SSH agent", ssh_agent.run),
     ("imports", imports.run),
 )
 
