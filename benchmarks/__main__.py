@@ -19,6 +19,7 @@ from . import (
     oauth,
     processes,
     scale,
+    ssh_agent,
     throughput,
     views,
     writes,
@@ -40,6 +41,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("OAuth", oauth.run),
     ("views", views.run),
     ("change events", events.run),
+    ("SSH agent", ssh_agent.run),
     ("imports", imports.run),
 )
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 SOCKET_FILE = "credd.sock"
+AGENT_SOCKET_FILE = "ssh-agent.sock"
 # Beside the socket: a serving daemon holds this file locked (flock) for its whole life, so
 # that a refused connection (on macOS also a full queue) is told from a dead daemon.
 OWNER_SUFFIX = ".owner"
@@ -41,6 +42,16 @@ def socket_path(env: Mapping[str, str] | None = None) -> str:
     if sys.platform == "win32":
         return pipe_name(env)
     return os.path.join(_socket_folder(env), _socket_file(env))
+
+
+def agent_socket_path(env: Mapping[str, str] | None = None) -> str:
+    """The daemon's SSH agent socket: beside its socket, named after ``CREDD_HOME`` as that
+    one is (``ssh-agent.sock``, else ``ssh-agent-<digest>.sock``)."""
+    if env is None:
+        env = os.environ
+    home = env.get("CREDD_HOME")
+    name = f"ssh-agent-{_home_digest(home)}.sock" if home else AGENT_SOCKET_FILE
+    return os.path.join(os.path.dirname(socket_path(env)), name)
 
 
 def daemon_uid(env: Mapping[str, str] | None = None) -> int | None:

@@ -274,6 +274,66 @@ class Client:
             raise ProtocolError("unexpected answer from the daemon: 'moved_to' is not text")
         return moved
 
+    # --- SSH keys (issue 20): the agent's keys; no call answers a private key ---------------
+
+    def ssh_keys(self) -> builtins.list[Credential]:
+        """Every ssh-key, in the order the agent offers them."""
+        return self._credentials("GET", "/v1/ssh-keys")
+
+    def import_ssh_keys(
+        self, keys: Iterable[Mapping[str, Any]], *, dry_run: bool = False
+    ) -> tuple[builtins.list[tuple[str, str, str]], bool]:
+        """Store unencrypted private keys (``stem``, ``private_key``, ``allowed_programs``)
+        in one durable commit. Returns ``(name, action, fingerprint)`` for each, in order
+        (``add``, ``unchanged``, ``offered``), and whether the store was written."""
+        answer = self._call("POST", "/v1/ssh-keys", {"keys": list(keys), "dry_run": dry_run})
+        results, written = answer.get("results"), answer.get("written")
+        if not isinstance(results, builtins.list) or not isinstance(written, bool):
+            raise ProtocolError("unexpected answer from the daemon: not an import's results")
+        rows: builtins.list[tuple[str, str, str]] = []
+        for item in results:
+            if not isinstance(item, dict):
+                raise ProtocolError("unexpected answer from the daemon: an ssh-key import result")
+            name, action, fingerprint = (
+                _text(item, key) for key in ("name", "action", "fingerprint")
+            )
+            rows.append((name, action, fingerprint))
+        return rows, written
+
+    def generate_ssh_key(
+        self,
+        name: str,
+        key_type: str = "ed25519",
+        comment: str = "",
+        allowed_programs: Iterable[str] = (),
+    ) -> Credential:
+        """A new key made by the daemon; its ``secret`` is the public key line."""
+        body = {
+            "name": name,
+            "type": key_type,
+            "comment": comment,
+            "allowed_programs": builtins.list(allowed_programs),
+        }
+        return Credential.from_json(self._call("POST", "/v1/ssh-keys/generate", body))
+
+    def order_ssh_keys(self, names: Iterable[str]) -> builtins.list[Credential]:
+        """Offer these keys first, in this order; returns every key in the new order."""
+        return self._credentials("PUT", "/v1/ssh-keys/order", {"names": builtins.list(names)})
+
+    def offer_ssh_keys(self, names: Iterable[str]) -> builtins.list[Credential]:
+        """Offer keys again that `ssh-add -d` stopped offering."""
+        return self._credentials("POST", "/v1/ssh-keys/offer", {"names": builtins.list(names)})
+
+    def _credentials(
+        self, method: str, target: str, body: Mapping[str, Any] | None = None
+    ) -> builtins.list[Credential]:
+        items = self._call(method, target, body).get("credentials")
+        if not isinstance(items, builtins.list) or not all(isinstance(i, dict) for i in items):
+            raise ProtocolError(
+                "unexpected answer from the daemon: 'credentials' is not a list of objects"
+            )
+        return [Credential.from_json(item) for item in items]
+
     def _call(
         self, method: str, target: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -340,6 +400,13 @@ def _credential_path(name: str) -> str:
         return "/v1/credentials/" + encode_path_segment(name)
     except UnicodeEncodeError:
         raise InvalidRequest("a credential name must be valid Unicode text") from None
+
+
+def _text(item: Mapping[str, Any], key: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError(f"unexpected answer from the daemon: {key!r} is not text")
+    return value
 
 
 def error_from(response: Response) -> CreddError:

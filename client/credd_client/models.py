@@ -82,6 +82,12 @@ class Credential(_Record):
         # Change events (issue 22)
         "version",
         "extra",
+        # ssh-key (issue 20)
+        "public_key",
+        "key_type",
+        "fingerprint",
+        "comment",
+        "offered",
     )
     _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
 
@@ -105,6 +111,12 @@ class Credential(_Record):
     origin: str | None
     version: int | None
     extra: dict[str, Any]
+    # ssh-key (issue 20)
+    public_key: str | None
+    key_type: str | None
+    fingerprint: str | None
+    comment: str | None
+    offered: bool | None
 
     def __init__(
         self,
@@ -129,6 +141,11 @@ class Credential(_Record):
         origin: str | None = None,
         version: int | None = None,
         extra: Mapping[str, Any] | None = None,
+        public_key: str | None = None,
+        key_type: str | None = None,
+        fingerprint: str | None = None,
+        comment: str | None = None,
+        offered: bool | None = None,
     ) -> None:
         self._assign(
             name=name,
@@ -151,6 +168,11 @@ class Credential(_Record):
             origin=origin,
             version=version,
             extra=dict(extra or {}),
+            public_key=public_key,
+            key_type=key_type,
+            fingerprint=fingerprint,
+            comment=comment,
+            offered=offered,
         )
 
     @classmethod
@@ -161,11 +183,15 @@ class Credential(_Record):
             isinstance(key, str) and isinstance(value, str) for key, value in labels.items()
         ):
             raise _unexpected("'labels' is not an object of strings")
+        offered = data.get("offered")
+        if offered is not None and not isinstance(offered, bool):
+            raise _unexpected("'offered' is not a boolean")
         return cls(
             name=_text(data, "name"),
             kind=_text(data, "kind"),
             labels=labels,
             version=_optional_int(data, "version"),
+            offered=offered,
             extra={key: value for key, value in data.items() if key not in _KNOWN_FIELDS},
             **{key: _optional_text(data, key) for key in _OPTIONAL_TEXT_FIELDS},
         )
@@ -173,7 +199,7 @@ class Credential(_Record):
     def to_json(self) -> dict[str, Any]:
         """The credential as the daemon sends it, unset fields left out (for ``--json``)."""
         data: dict[str, Any] = {"name": self.name, "kind": self.kind, "labels": dict(self.labels)}
-        for key in (*_OPTIONAL_TEXT_FIELDS, "version"):
+        for key in (*_OPTIONAL_TEXT_FIELDS, "version", "offered"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -183,7 +209,9 @@ class Credential(_Record):
 
 _KNOWN_FIELDS = frozenset(Credential.__slots__) - {"extra"}
 _OPTIONAL_TEXT_FIELDS = tuple(
-    key for key in Credential.__slots__ if key not in {"name", "kind", "labels", "version", "extra"}
+    key
+    for key in Credential.__slots__
+    if key not in {"name", "kind", "labels", "version", "extra", "offered"}
 )
 
 

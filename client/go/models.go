@@ -15,7 +15,7 @@ import (
 type Credential struct {
 	// Name is the key: 1 to 256 printable characters, slashes and spaces included.
 	Name string `json:"name"`
-	// Kind is "secret" or "oauth2".
+	// Kind is "secret", "oauth2" or "ssh-key".
 	Kind string `json:"kind"`
 	// Username is the account the secret belongs to, if any.
 	Username string `json:"username"`
@@ -58,6 +58,19 @@ type Credential struct {
 
 	// Version is bumped with every change of the credential; a watcher compares it to catch up.
 	Version int64 `json:"version,omitempty"`
+
+	// ssh-key (issue 20): what is shown of an SSH key; its private part never leaves credd.
+
+	// PublicKey is the public key line (as in a .pub file); Secret holds it too.
+	PublicKey string `json:"public_key,omitempty"`
+	// KeyType is ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa.
+	KeyType string `json:"key_type,omitempty"`
+	// Fingerprint is SHA256:... as ssh-keygen -l prints it.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Comment is the key's comment.
+	Comment string `json:"comment,omitempty"`
+	// Offered says whether the agent offers the key (ssh-add -d clears it); nil for other kinds.
+	Offered *bool `json:"offered,omitempty"`
 }
 
 // String shows the credential without its secret values.

@@ -22,7 +22,8 @@ from xml.sax.saxutils import escape
 
 from .paths import StatePaths
 
-SYSTEMD_UNITS = ("credd.socket", "credd.service")
+SYSTEMD_UNITS = ("credd.socket", "credd.service", "credd-ssh-agent.socket")
+SYSTEMD_SOCKETS = ("credd.socket", "credd-ssh-agent.socket")
 SYSTEMD_STRICT = "credd-strict.conf"  # the sandbox `--strict` adds to credd.service
 LAUNCHD_LABEL = "dev.credd.credd"
 WINDOWS_TASK = "credd"
@@ -88,6 +89,8 @@ class Setup:
     strict: bool = False
     # Where the program lives beyond its command (the package it imports).
     locations: Sequence[str] = ()
+    # The SSH agent's socket beside the main one (empty: none, as on Windows).
+    agent_socket: str = ""
 
     @classmethod
     def current(
@@ -103,6 +106,7 @@ class Setup:
             environment=extra,
             strict=strict,
             locations=(str(Path(__file__).resolve().parent),),
+            agent_socket="" if paths.agent_socket is None else str(paths.agent_socket),
         )
 
     def program_paths(self) -> list[str]:
@@ -210,6 +214,7 @@ class SystemdUserService(LoginService):
         )
         fields = {
             "SOCKET": systemd_socket_spec(self.setup.socket, self.env),
+            "AGENT_SOCKET": systemd_socket_spec(self.agent_socket(), self.env),
             "EXEC_START": " ".join(systemd_quote(word) for word in self.setup.command),
             "ENVIRONMENT": environment,
             "STRICT": "",
@@ -224,6 +229,11 @@ class SystemdUserService(LoginService):
             }
             fields["STRICT"] = "\n" + render(template(SYSTEMD_STRICT), strict)
         return fields
+
+    def agent_socket(self) -> str:
+        """The agent's socket: the one the daemon binds, else ssh-agent.sock beside the main."""
+        folder = os.path.dirname(self.setup.socket)
+        return self.setup.agent_socket or os.path.join(folder, "ssh-agent.sock")
 
     def needs_real_tmp(self) -> bool:
         """A private /tmp would hide what lives in the real one: the socket, the state folder,
@@ -245,14 +255,14 @@ class SystemdUserService(LoginService):
     def enable_commands(self) -> list[list[str]]:
         return [
             ["systemctl", "--user", "daemon-reload"],
-            ["systemctl", "--user", "enable", "--now", "credd.socket"],
+            ["systemctl", "--user", "enable", "--now", *SYSTEMD_SOCKETS],
         ]
 
     def disable_commands(self) -> list[list[str]]:
-        return [["systemctl", "--user", "disable", "--now", "credd.socket", "credd.service"]]
+        return [["systemctl", "--user", "disable", "--now", *SYSTEMD_SOCKETS, "credd.service"]]
 
     def status_command(self) -> list[str]:
-        return ["systemctl", "--user", "status", "--no-pager", "credd.socket", "credd.service"]
+        return ["systemctl", "--user", "status", "--no-pager", *SYSTEMD_SOCKETS, "credd.service"]
 
     def manager_problem(self) -> str | None:
         if shutil.which("systemctl") is None:

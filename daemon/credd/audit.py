@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,7 +61,9 @@ class AuditLog:
         peer: Peer,
         *,
         view: str | None = None,
+        detail: Mapping[str, str | None] | None = None,
     ) -> None:
+        """One line; ``detail`` adds fields (a signature's key fingerprint and host key)."""
         entry: dict[str, Any] = {
             "time": format_time(utc_now()),
             "op": op,
@@ -69,6 +72,7 @@ class AuditLog:
             "status": status,
             **peer.to_json(),
             "view": view,
+            **(detail or {}),
         }
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._lock:

@@ -47,6 +47,10 @@ class Config(BaseModel):
         8, ge=1, le=256, description="OAuth refreshes in flight at once, over all credentials"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # SSH agent (issue 20).
+    ssh_allow_sha1: bool = Field(
+        False, description="let the SSH agent make SHA-1 RSA signatures (ssh-rsa) for old servers"
+    )
 
 
 def load_config(path: Path) -> Config:

@@ -84,6 +84,9 @@ class CredentialService:
         self.views: Views | None = None  # set by the server where it serves views
         self.events = EventHub()  # the watchers of GET /v1/events, told of every change
         vault.observer = self.events.store_changed
+        # Called by every lock: what holds plaintext beside the vault (the SSH agent's loaded
+        # keys) drops it too.
+        self.on_lock: list[Callable[[], None]] = []
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -146,6 +149,8 @@ class CredentialService:
         would lose the grant. An idle lock instead waits until no refresh is in flight.
         """
         self.vault.lock(reason)
+        for forget in self.on_lock:
+            forget()
 
     async def lock(self) -> None:
         self._held_locked = True
@@ -333,6 +338,11 @@ class CredentialService:
     async def delete_registration(self, issuer: str) -> None:
         await self._ready()
         await asyncio.to_thread(self.vault.commit, DeleteRegistration(issuer))
+
+    async def change(self, change: Change) -> StoreState:
+        """Commit one change (the SSH keys' own, sshagent/changes.py) durably."""
+        await self._ready()
+        return await self._writes.commit(change)
 
     async def delete(self, name: str, view: View | None = None) -> None:
         await self._ready()

@@ -7,6 +7,7 @@ otherwise the store lives in the platform's data folder and the config in its co
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import platformdirs
 
 from credd_client import socket_path
-from credd_client._paths import views_folder_name
+from credd_client._paths import agent_socket_path, views_folder_name
 
 APP_NAME = "credd"
 
@@ -26,6 +27,8 @@ class StatePaths:
     socket: Path
     # The views' sockets: beside the socket, one folder per home (see views_folder_name).
     views: Path
+    # The SSH agent's socket beside it (None: no agent, as on Windows for now).
+    agent_socket: Path | None = None
 
     @property
     def store(self) -> Path:
@@ -60,4 +63,5 @@ def resolve_paths(env: Mapping[str, str] | None = None) -> StatePaths:
         config_file=config_file,
         socket=socket,
         views=socket.parent / views_folder_name(env),
+        agent_socket=None if sys.platform == "win32" else Path(agent_socket_path(env)),
     )

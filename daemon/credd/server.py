@@ -36,10 +36,18 @@ from .config import Config
 from .events.hub import EventHub
 from .operations import CredentialService
 from .paths import StatePaths
+from .sshagent.agent import Agent
+from .sshagent.listener import AgentServer, AgentSocketError
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
-from .system.activation import ActivationError, inherited_socket, notify
+from .system.activation import (
+    AGENT_SOCKET,
+    MAIN_SOCKET,
+    ActivationError,
+    inherited_sockets,
+    notify,
+)
 from .system.hygiene import make_undumpable
 from .system.limits import raise_open_files_limit
 from .system.peer import Peer, PeerRefused, WithPeer, admit, programs
@@ -117,6 +125,8 @@ class Listener:
         self.path = path
         self.activated = activated
         self.inode = path.lstat().st_ino
+        # The SSH agent's socket, when systemd passed it too (credd-ssh-agent.socket).
+        self.agent_sock: socket.socket | None = None
 
     def close(self) -> None:
         """Close; remove the socket file only if credd bound it and it is still ours."""
@@ -131,11 +141,17 @@ class Listener:
 
 
 def open_listener(path: Path) -> Listener:
-    """The socket systemd passed, or a new one bound here."""
+    """The socket systemd passed, or a new one bound here; with the agent's, if passed."""
     try:
-        inherited = inherited_socket()
+        passed = inherited_sockets()
     except ActivationError as exc:
         raise StartupError(str(exc)) from None
+    listener = _main_listener(path, passed.get(MAIN_SOCKET))
+    listener.agent_sock = passed.get(AGENT_SOCKET)
+    return listener
+
+
+def _main_listener(path: Path, inherited: socket.socket | None) -> Listener:
     if inherited is None:
         return Listener(bind_socket(path), path, activated=False)
     bound = inherited.getsockname()
@@ -354,11 +370,15 @@ class _NotifyingServer(uvicorn.Server):
     views: Views | None = None
     audit: AuditLog | None = None
     events: EventHub | None = None
+    agent: AgentServer | None = None
+    agent_sock: socket.socket | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.views is not None and not self.should_exit:
             await self.views.open(self._start_view)
+        if self.agent is not None and not self.should_exit:
+            await _start_agent(self.agent, self.agent_sock)
         if not self.should_exit:
             notify("READY=1", f"STATUS={self.ready_status}")
 
@@ -367,6 +387,8 @@ class _NotifyingServer(uvicorn.Server):
             self.events.close()
         if self.views is not None:
             self.views.close_all()
+        if self.agent is not None:
+            self.agent.close()
         await super().shutdown(sockets)
 
     async def _start_view(self, live: LiveView, sock: socket.socket) -> asyncio.AbstractServer:
@@ -380,6 +402,39 @@ class _NotifyingServer(uvicorn.Server):
 
         loop = asyncio.get_running_loop()
         return await loop.create_server(create, sock=sock, backlog=config.backlog)
+
+
+async def _start_agent(agent: AgentServer, passed: socket.socket | None) -> None:
+    """The SSH agent's socket; a daemon that cannot bind it serves on without it, and says so."""
+    if passed is not None and passed.getsockname() != str(agent.path):
+        log.warning(
+            "systemd passed an agent socket bound to %r, but clients look for %s; binding that "
+            "(run `credd service install` again)",
+            passed.getsockname(),
+            agent.path,
+        )
+        passed.close()
+        passed = None
+    try:
+        await agent.start(passed)
+    except AgentSocketError as exc:
+        log.warning("no SSH agent: %s", exc)
+        return
+    log.info("SSH agent on %s", agent.path)
+
+
+def _serve_beside(
+    server: _NotifyingServer,
+    service: CredentialService,
+    paths: StatePaths,
+    agent_sock: socket.socket | None,
+) -> None:
+    """What is served beside the main socket: the views, the SSH agent (on the socket systemd
+    passed, or one bound at start)."""
+    service.views = server.views = Views(paths.state_dir, paths.views)
+    if paths.agent_socket is not None:
+        server.agent = AgentServer(Agent(service, server.audit), paths.agent_socket)
+        server.agent_sock = agent_sock
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
@@ -407,7 +462,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server.audit = audit
     server.events = service.events
     if listener is not None:
-        service.views = server.views = Views(paths.state_dir, paths.views)
+        _serve_beside(server, service, paths, listener.agent_sock)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)

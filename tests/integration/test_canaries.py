@@ -11,10 +11,12 @@ either); the keyring's files.
 Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over the API
 (plain and oauth2 with refresh token and client secret), `credd restore` of a backup, the
 git and docker credential helpers, the keyring backend (the `keyring` command), and
-`credd import git --remove-source`; `credd exec --mask` and a failing `credd refresh` are
-driven. A change-event stream (`GET /v1/events`) is open throughout and searched too. Not
-planted yet: OAuth tokens issued by a real authorization server through `credd login`
-(tests/integration/test_oauth.py has that server; a planter is the next step).
+`credd import git --remove-source`, an SSH key (`credd ssh-key import
+--remove-source`, then `ssh-add`; its private half searched in every form); `credd exec
+--mask` and a failing `credd refresh` are driven. A change-event stream (`GET /v1/events`) is
+open throughout and searched too. Not planted yet: OAuth tokens issued by a real authorization
+server through `credd login` (tests/integration/test_oauth.py has that server; a planter is the
+next step).
 """
 
 from __future__ import annotations
@@ -196,6 +198,51 @@ def plant_import(env: dict[str, str], seen: Seen) -> dict[str, str]:
     return {}
 
 
+# The private half of the planted SSH key in every form it could leak in: raw, hex, base64,
+# and the lines of its OpenSSH file that hold it. Searched like the canaries.
+PRIVATE_KEY_FORMS: list[bytes] = []
+
+
+def plant_ssh_key(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    """An ed25519 key file imported with --remove-source, then added again with `ssh-add`,
+    listed and used to sign through the agent."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from credd_client._paths import agent_socket_path
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    raw = key.private_bytes_raw()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    PRIVATE_KEY_FORMS.extend(
+        [raw, raw.hex().encode(), base64.b64encode(raw), *pem.splitlines()[3:-2]]
+    )
+    path = Path(env["HOME"]) / ".ssh" / "id_ed25519"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.write_bytes(pem)
+    path.chmod(0o600)
+    assert seen.cli(env, "ssh-key", "import", "--dry-run") == 0
+    assert seen.cli(env, "ssh-key", "import", "--remove-source") == 0
+    assert not path.exists()
+    agent_env = {**env, "SSH_AUTH_SOCK": agent_socket_path(env)}
+    for args in (["-l"], ["-L"], ["-d", str(path) + ".pub"]):
+        listed = run_program(agent_env, "ssh-add", *args)
+        seen.add(f"ssh-add {args}", listed.stdout + listed.stderr)
+    assert seen.cli(env, "ssh-key", "offer", "ssh:id_ed25519") == 0
+    for args in (("ssh-key", "list"), ("ssh-key", "list", "--json"), ("get", "ssh:id_ed25519")):
+        assert seen.cli(env, *args) == 0
+    status, body = raw_request(Path(env["CREDD_SOCKET"]), "GET", "/v1/ssh-keys")
+    assert status == 200
+    seen.add("GET /v1/ssh-keys", body)
+    return {}
+
+
 PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "cli": plant_cli,
     "cli-json": plant_cli_json,
@@ -205,6 +252,7 @@ PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "docker-helper": plant_docker_helper,
     "keyring": plant_keyring,
     "import": plant_import,
+    "ssh-key": plant_ssh_key,
 }
 
 
@@ -356,6 +404,9 @@ def test_no_canary_anywhere_but_where_asked_for(
 
     hits = [where for where, text in seen.texts if PREFIX in text]
     assert hits == [], hits
+    forms = [form.decode("latin-1") for form in PRIVATE_KEY_FORMS]
+    key_hits = [where for where, text in seen.texts for form in forms if form in text]
+    assert key_hits == [], key_hits
     state = Path(credd_env["CREDD_HOME"])
     sock_dir = Path(credd_env["CREDD_SOCKET"]).parent
     roots = [state, sock_dir, Path(credd_env["HOME"]), Path(credd_env["XDG_RUNTIME_DIR"])]
@@ -366,3 +417,5 @@ def test_no_canary_anywhere_but_where_asked_for(
     assert any(f.name == "store.credd" for f in files)
     leaked = [str(f) for f in files if PREFIX.encode() in f.read_bytes()]
     assert leaked == []
+    key_leaked = [str(f) for f in files for form in PRIVATE_KEY_FORMS if form in f.read_bytes()]
+    assert key_leaked == []

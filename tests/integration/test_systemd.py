@@ -46,7 +46,11 @@ def test_install_renders_units_that_systemd_accepts(headless_credd_env: dict[str
     env = headless_credd_env
     first = credd(env, "service", "install")
     assert first.returncode == 0, first.stderr
-    units = [unit_dir(env) / "credd.socket", unit_dir(env) / "credd.service"]
+    units = [
+        unit_dir(env) / "credd.socket",
+        unit_dir(env) / "credd.service",
+        unit_dir(env) / "credd-ssh-agent.socket",
+    ]
     for unit in units:
         assert f"wrote: {unit}" in first.stdout
         assert unit.stat().st_mode & 0o777 == 0o600
@@ -58,6 +62,9 @@ def test_install_renders_units_that_systemd_accepts(headless_credd_env: dict[str
     assert f"ExecStart={Path(env['PATH'].split(os.pathsep)[0]) / 'credd'} serve" in service
     assert f"Environment=CREDD_SOCKET={env['CREDD_SOCKET']}" in service
     assert f"ListenStream={env['CREDD_SOCKET']}" in units[0].read_text()
+    agent_unit = units[2].read_text()
+    assert "FileDescriptorName=ssh-agent" in agent_unit
+    assert f"ListenStream={os.path.dirname(env['CREDD_SOCKET'])}/ssh-agent-" in agent_unit
     # The default keeps the daemon in the user's namespaces (programs identifiable): 6.2, of
     # which more than half is capabilities the offline scorer assumes (it rates a unit as
     # root) and a user's process does not hold. The --strict sandbox is the tight one.
@@ -78,7 +85,7 @@ def test_install_renders_units_that_systemd_accepts(headless_credd_env: dict[str
     assert credd(env, "service", "install").returncode == 0
     again = credd(env, "service", "install")
     assert again.returncode == 0
-    assert again.stdout.count("up to date:") == 2
+    assert again.stdout.count("up to date:") == 3
     assert credd(env, "service", "status").returncode == 0
 
     removed = credd(env, "service", "uninstall")
@@ -232,3 +239,62 @@ def test_a_socket_where_clients_do_not_look_is_refused(
     assert result.returncode == 1
     assert "clients look for" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_socket_activation_maps_the_agent_socket_by_its_name(
+    headless_credd_env: dict[str, str],
+) -> None:
+    """credd-ssh-agent.socket: systemd passes it with credd.socket, named by
+    FileDescriptorName= (LISTEN_FDNAMES); a connection to the agent starts the daemon."""
+    from credd_client._paths import agent_socket_path
+
+    program = require_program("systemd-socket-activate")
+    require_program("ssh-add")
+    env = headless_credd_env
+    sock_path = Path(env["CREDD_SOCKET"])
+    agent_path = Path(agent_socket_path(env))
+    sock_path.parent.mkdir(mode=0o700)
+    passed = [f"--setenv={name}={env[name]}" for name in PASSED_VARS]
+    log_path = sock_path.parent / "activate.log"
+    with log_path.open("wb") as log:
+        activator = subprocess.Popen(
+            [
+                program,
+                f"--listen={sock_path}",
+                f"--listen={agent_path}",
+                "--fdname=credd:ssh-agent",
+                *passed,
+                "python3",
+                "-m",
+                "credd",
+                "serve",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not agent_path.exists():
+            assert activator.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        listed = subprocess.run(
+            ["ssh-add", "-l"],
+            env={**env, "SSH_AUTH_SOCK": str(agent_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert listed.returncode == 1, listed.stderr  # the agent answered: no identities
+        status = json.loads(credd(env, "status", "--json").stdout)
+        assert status["pid"] == activator.pid
+        activator.send_signal(signal.SIGTERM)
+        assert activator.wait(30) == 0
+    finally:
+        if activator.poll() is None:
+            activator.kill()
+            activator.wait()
+    assert "SSH agent on" in log_path.read_text()
+    assert agent_path.exists()  # systemd's file: left in place

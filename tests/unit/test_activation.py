@@ -36,8 +36,14 @@ def test_listen_fds_meant_for_another_process_are_left_alone() -> None:
     assert inherited_socket({}) is None
 
 
-def test_more_than_one_socket_is_refused_and_the_variables_removed() -> None:
+def test_sockets_of_unknown_names_are_refused_and_the_variables_removed() -> None:
     env = {"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "a:b"}
-    with pytest.raises(ActivationError, match="exactly one"):
+    with pytest.raises(ActivationError, match="one named 'credd' and one"):
         inherited_socket(env)
     assert env == {}
+    env = {"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "3"}
+    with pytest.raises(ActivationError, match="passed 3 sockets"):
+        inherited_socket(env)
+    env = {"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "credd:credd"}
+    with pytest.raises(ActivationError):
+        inherited_socket(env)

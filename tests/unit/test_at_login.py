@@ -144,12 +144,14 @@ def test_systemd_words_are_quoted_and_specifiers_escaped() -> None:
 
 def test_systemd_units_are_rendered_whole(tmp_path: Path) -> None:
     units = SystemdUserService(setup(tmp_path), env={"XDG_CONFIG_HOME": str(tmp_path / "c")})
-    socket_unit, service_unit = units.files()
+    socket_unit, service_unit, agent_unit = units.files()
     assert socket_unit.path == tmp_path / "c" / "systemd" / "user" / "credd.socket"
+    assert "ListenStream=/tmp/credd-501/ssh-agent.sock" in agent_unit.text
+    assert "Sockets=credd.socket credd-ssh-agent.socket" in service_unit.text
     assert 'ExecStart="/opt/credd & co/bin/credd" serve' in service_unit.text
     assert f"Environment=CREDD_HOME={tmp_path / 'h<o>me'}" in service_unit.text
     assert "Type=notify" in service_unit.text
-    assert not re.search(r"@[A-Z_]+@", socket_unit.text + service_unit.text)
+    assert not re.search(r"@[A-Z_]+@", socket_unit.text + service_unit.text + agent_unit.text)
     strict = SystemdUserService(setup(tmp_path, strict=True), env={}).files()[1].text
     assert f'ReadWritePaths="{tmp_path / "Application Support" / "credd"}"' in strict
     assert not re.search(r"@[A-Z_]+@", strict)

@@ -46,6 +46,8 @@ DAEMON_COMMANDS: dict[str, str] = {
     "reset": "move an unreadable store aside and start an empty one",
     "view": "views: a second socket exposing only chosen credentials",
     "ssh": "ssh with a view forwarded onto the remote user's socket",
+    "ssh-key": "SSH keys held by credd: import, generate, list, delete, order, offer",
+    "ssh-agent": "print the lines that point SSH_AUTH_SOCK at credd's agent",
 }
 
 EXIT_NO_DAEMON_PACKAGE = 2

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 
 from credd_client import Client, DaemonTimeout, DaemonUnavailable
+from credd_client._paths import agent_socket_path
 
 from .. import __version__
 
 TYPE_CHECKING = False  # `typing` costs milliseconds at every `credd get` start
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 
@@ -52,11 +56,46 @@ def run_status(args: argparse.Namespace) -> int:
             f"{__version__}; restart the daemon to match",
             file=sys.stderr,
         )
+    agent = agent_state(os.environ)
     if args.json:
-        print(json.dumps({"running": True, **status}, indent=2))
+        print(json.dumps({"running": True, **status, "ssh_agent": agent}, indent=2))
     else:
         print(format_status(status))
+        print("\n".join(format_agent(agent)))
     return 0
+
+
+def agent_state(env: Mapping[str, str]) -> dict[str, Any]:
+    """The SSH agent as this shell sees it: its socket, whether SSH_AUTH_SOCK points there,
+    and whether the login units (an install made before the agent) lack its socket."""
+    path = agent_socket_path(env)
+    auth = env.get("SSH_AUTH_SOCK") or None
+    config = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    units = os.path.join(config, "systemd", "user")
+    return {
+        "socket": path,
+        "listening": stat.S_ISSOCK(os.stat(path).st_mode) if os.path.exists(path) else False,
+        "ssh_auth_sock": auth,
+        "other_agent": auth is not None and os.path.realpath(auth) != os.path.realpath(path),
+        "units_outdated": os.path.exists(os.path.join(units, "credd.socket"))
+        and not os.path.exists(os.path.join(units, "credd-ssh-agent.socket")),
+    }
+
+
+def format_agent(agent: Mapping[str, Any]) -> list[str]:
+    listening = "" if agent["listening"] else " (not listening)"
+    lines = [f"ssh agent:   {agent['socket']}{listening}"]
+    if agent["other_agent"]:
+        lines.append(
+            "             WARNING: SSH_AUTH_SOCK points at another agent "
+            f'({agent["ssh_auth_sock"]}); `eval "$(credd ssh-agent)"` points it at credd\'s'
+        )
+    if agent["units_outdated"]:
+        lines.append(
+            "             the login units start no SSH agent socket: run `credd service install` "
+            "again"
+        )
+    return lines
 
 
 def format_status(status: dict[str, Any]) -> str:

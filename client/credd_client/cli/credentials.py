@@ -91,7 +91,7 @@ def run_set(args: argparse.Namespace) -> int:
         if labels:
             body["labels"] = labels
         if args.allow_program:
-            body["allowed_programs"] = [_program_path(p) for p in args.allow_program]
+            body["allowed_programs"] = [program_path(p) for p in args.allow_program]
     with Client() as client:
         if body.get("allowed_programs"):
             _check_programs_identifiable(client)
@@ -164,7 +164,7 @@ def _read_json_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def _program_path(program: str) -> str:
+def program_path(program: str) -> str:
     """The executable's resolved absolute path, as the kernel reports a running program's."""
     import os
     import shutil

@@ -12,7 +12,7 @@ import { inspect } from "node:util";
 
 import { ProtocolError } from "./errors";
 
-export type CredentialKind = "secret" | "oauth2";
+export type CredentialKind = "secret" | "oauth2" | "ssh-key";
 export type AuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 export type OAuthStatus = "ok" | "needs_login" | "error";
 /** The secret fields `get` returns only when asked for. */
@@ -48,6 +48,16 @@ export interface Credential {
   // Change events (issue 22)
   /** Bumped with every change of the credential; a watcher compares it to catch up. */
   readonly version?: number;
+  // ssh-key (issue 20): what is shown of an SSH key; its private part never leaves credd.
+  /** The public key line (as in a .pub file); `secret` holds it too. */
+  readonly public_key?: string | null;
+  /** ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa. */
+  readonly key_type?: string | null;
+  /** SHA256:... as `ssh-keygen -l` prints it. */
+  readonly fingerprint?: string | null;
+  readonly comment?: string | null;
+  /** Whether the agent offers the key (`ssh-add -d` clears it). */
+  readonly offered?: boolean | null;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */
@@ -168,6 +178,10 @@ const OPTIONAL_TEXT = [
   "created_at",
   "updated_at",
   "origin",
+  "public_key",
+  "key_type",
+  "fingerprint",
+  "comment",
 ] as const;
 const HIDDEN = new Set(["secret", "client_secret", "refresh_token"]);
 
@@ -186,6 +200,10 @@ export function credentialFromJson(data: unknown): Credential {
   const programs = object["allowed_programs"] ?? [];
   if (!Array.isArray(programs) || !programs.every((p) => typeof p === "string")) {
     throw unexpected("'allowed_programs' is not a list of strings");
+  }
+  const offered = object["offered"];
+  if (offered !== undefined && offered !== null && typeof offered !== "boolean") {
+    throw unexpected("'offered' is not a boolean");
   }
   const credential = { ...object, labels, allowed_programs: programs };
   Object.defineProperty(credential, inspect.custom, { value: inspectWithoutSecrets });

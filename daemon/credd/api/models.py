@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from credd_client.errors import wire_codes
 
@@ -37,6 +37,21 @@ SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
 # What a `secret` may carry of the oauth2 fields: git's password_expiry_utc and
 # oauth_refresh_token, kept for the helper that minted the password.
 SECRET_EXPIRY_FIELDS = frozenset({"expires_at", "refresh_token"})
+
+
+def check_programs(programs: list[str]) -> list[str]:
+    """Absolute paths of executables, printable and not too long (ValueError otherwise)."""
+    for program in programs:
+        if (
+            not _ABSOLUTE_PROGRAM.match(program)
+            or len(program) > MAX_PROGRAM_LENGTH
+            or not program.isprintable()
+        ):
+            raise ValueError(
+                "allowed_programs holds absolute paths of executables (printable, at most "
+                f"{MAX_PROGRAM_LENGTH} characters)"
+            )
+    return programs
 
 
 class OAuthFieldsIn(BaseModel):
@@ -67,16 +82,7 @@ class CredentialIn(OAuthFieldsIn):
 
     @model_validator(mode="after")
     def _check(self) -> CredentialIn:
-        for program in self.allowed_programs:
-            if (
-                not _ABSOLUTE_PROGRAM.match(program)
-                or len(program) > MAX_PROGRAM_LENGTH
-                or not program.isprintable()
-            ):
-                raise ValueError(
-                    "allowed_programs holds absolute paths of executables (printable, at most "
-                    f"{MAX_PROGRAM_LENGTH} characters)"
-                )
+        check_programs(self.allowed_programs)
         for key, value in self.labels.items():
             if not key or len(key) > MAX_LABEL_LENGTH or len(value) > MAX_LABEL_LENGTH:
                 raise ValueError(
@@ -90,6 +96,11 @@ class CredentialIn(OAuthFieldsIn):
         ]
         if self.kind == "secret" and oauth_given:
             raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not 'secret'")
+        if self.kind == "ssh-key":
+            raise ValueError(
+                "an ssh-key is stored by `credd ssh-key import`, `credd ssh-key generate` or "
+                "`ssh-add` (POST /v1/ssh-keys), not as a PUT body"
+            )
         if self.kind == "oauth2" and (self.token_endpoint is None or self.client_id is None):
             raise ValueError("an oauth2 credential needs token_endpoint and client_id")
         return self
@@ -193,6 +204,16 @@ class CredentialOut(BaseModel):
     # Change events (issue 22)
     version: int = Field(
         1, description="bumped, durably, with every change; a watcher compares it to catch up"
+    )
+    # ssh-key (issue 20): what is shown of the key; never its private part.
+    public_key: str | None = Field(None, description="ssh-key: the public key line (.pub)")
+    key_type: str | None = Field(None, description="ssh-key: ssh-ed25519, ecdsa-sha2-..., ssh-rsa")
+    fingerprint: str | None = Field(
+        None, description="ssh-key: SHA256:... as `ssh-keygen -l` prints it"
+    )
+    comment: str | None = Field(None, description="ssh-key: the key's comment")
+    offered: bool | None = Field(
+        None, description="ssh-key: whether the agent offers it (`ssh-add -d` clears it)"
     )
 
 
@@ -453,7 +474,77 @@ def render_credential(
             data["client_secret"] = oauth.client_secret
         if "refresh_token" in include:
             data["refresh_token"] = oauth.refresh_token
+    ssh = credential.ssh
+    if ssh is not None:  # the private key is never rendered
+        data.update(
+            public_key=ssh.public_key,
+            key_type=ssh.key_type,
+            fingerprint=ssh.fingerprint,
+            comment=ssh.comment,
+            offered=ssh.offered,
+        )
     return data
+
+
+# --- ssh keys (issue 20) -----------------------------------------------------------------------
+
+
+class SSHKeyFileIn(BaseModel):
+    """One key to store: an unencrypted private key file (the command decrypts it first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stem: str = Field(min_length=1, max_length=200, description="the name is ssh:<stem>")
+    private_key: str = Field(
+        min_length=1, max_length=64 * 1024, description="an OpenSSH or PEM private key"
+    )
+    comment: str = Field("", max_length=1024, description="else the key file's own")
+    allowed_programs: list[str] = Field(default_factory=list, max_length=MAX_PROGRAMS)
+
+    _programs = field_validator("allowed_programs")(check_programs)
+
+
+class SSHKeysImportIn(BaseModel):
+    """The body of `POST /v1/ssh-keys`: keys to store in one durable commit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[SSHKeyFileIn] = Field(max_length=256)
+    dry_run: bool = Field(False, description="compare only; write nothing")
+
+
+class SSHKeyResult(BaseModel):
+    name: str
+    action: Literal["add", "unchanged", "offered"] = Field(
+        description="add: stored; unchanged: held already; offered: held, offered again"
+    )
+    fingerprint: str
+
+
+class SSHKeysImportOut(BaseModel):
+    results: list[SSHKeyResult]
+    written: bool
+
+
+class SSHKeyGenerateIn(BaseModel):
+    """The body of `POST /v1/ssh-keys/generate`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    type: Literal["ed25519", "ecdsa", "rsa"] = "ed25519"
+    comment: str = Field("", max_length=1024)
+    allowed_programs: list[str] = Field(default_factory=list, max_length=MAX_PROGRAMS)
+
+    _programs = field_validator("allowed_programs")(check_programs)
+
+
+class SSHKeyNamesIn(BaseModel):
+    """The body of `PUT /v1/ssh-keys/order` and `POST /v1/ssh-keys/offer`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    names: list[str] = Field(min_length=1, max_length=1024)
 
 
 # --- recovery --------------------------------------------------------------------------------

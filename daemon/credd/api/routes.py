@@ -42,6 +42,7 @@ from .models import (
 from .plaintext import OPENAPI_TEXT_ANSWER, plain_secret, wants_plain_secret
 from .prefer import wait_in
 from .recovery import recovery_router
+from .sshkeys import sshkeys_router
 from .viewpolicy import ViewPolicy
 from .views import views_router
 
@@ -123,6 +124,7 @@ def create_app(service: CredentialService) -> FastAPI:
     app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.include_router(views_router(service, ERRORS), prefix="/v1")
     app.include_router(events_router(service), prefix="/v1")
+    app.include_router(sshkeys_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
     return app
 

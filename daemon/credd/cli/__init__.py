@@ -22,6 +22,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "audit": ("audit",),
     "recovery": ("backup", "restore", "reset"),
     "views": ("view", "ssh"),
+    "sshkeys": ("ssh-key", "ssh-agent"),
 }
 
 __all__ = ["COMMAND_GROUPS", "main"]

@@ -3,6 +3,7 @@
     credd import git                       ~/.git-credentials
     credd import docker                    $DOCKER_CONFIG/config.json or ~/.docker/config.json
     credd import keyring --service S --user U [--service S2 --user U2 ...]
+    credd import ssh                       ~/.ssh/id_* (the same as `credd ssh-key import`)
     credd import PATH                      any of these files, or credd's JSON (detected)
 
 Idempotent: a credential the store already holds with the same value is left alone; one it
@@ -37,8 +38,9 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
         help="move plaintext credentials (git, docker, keyring, a file) into credd",
-        description="SOURCE is git, docker, keyring (with --service and --user) or the path of "
-        "a git-credentials file, a docker config.json or a credd JSON file.",
+        description="SOURCE is git, docker, keyring (with --service and --user), ssh "
+        "(~/.ssh/id_*, as `credd ssh-key import`) or the path of a git-credentials file, a "
+        "docker config.json or a credd JSON file.",
     )
     parser.add_argument("source", metavar="SOURCE")
     parser.add_argument(
@@ -72,6 +74,12 @@ class Source:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.source == "ssh":  # ~/.ssh/id_*: the same code path as `credd ssh-key import`
+        from .sshkeys import import_keys
+
+        return import_keys(
+            [], dry_run=args.dry_run, remove_source=args.remove_source, allow_programs=[]
+        )
     if (args.service or args.user) and args.source != "keyring":
         raise InvalidRequest("--service and --user go with `credd import keyring`")
     try:

@@ -8,6 +8,11 @@ File layout (all of it authenticated; the header is the AES-GCM associated data)
 The header names the format version and the key source that sealed the store (and, for
 sources that need them, their public parameters such as a KDF salt), so a daemon knows
 which key to ask for before it can decrypt anything.
+
+Formats: 1 held `secret` and `oauth2` credentials. 2 adds kinds and fields (`ssh-key` and its
+key first) that a credd reading only format 1 would drop when it rewrote the store, so such
+a credd refuses a format 2 store instead (it checks the number). Format 1 is read as it is
+(its JSON is a subset of format 2's) and written back as format 2.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from .records import (
 )
 
 MAGIC = b"CREDDST\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The formats this credd opens; every write is in FORMAT_VERSION.
+READABLE_FORMATS = (1, 2)
 KEY_SIZE = 32
 NONCE_SIZE = 12
 _LENGTH = struct.Struct(">H")
@@ -66,8 +73,11 @@ def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_SIZE * 8)
 
 
-def read_header(blob: bytes) -> tuple[Header, int]:
-    """The header and the offset where the nonce starts. Checks structure, not authenticity."""
+def read_header(blob: bytes, readable: tuple[int, ...] = READABLE_FORMATS) -> tuple[Header, int]:
+    """The header and the offset where the nonce starts. Checks structure, not authenticity.
+
+    A format outside ``readable`` is refused by name (a newer credd's store is left alone).
+    """
     prefix = len(MAGIC) + _LENGTH.size
     if len(blob) < prefix or not blob.startswith(MAGIC):
         raise StoreFormatError("not a credd store (bad magic bytes)")
@@ -84,16 +94,17 @@ def read_header(blob: bytes) -> tuple[Header, int]:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreFormatError("the store header is damaged") from exc
-    if header.format_version != FORMAT_VERSION:
+    if header.format_version not in readable:
         raise StoreFormatError(
             f"store format {header.format_version} is not supported by this credd "
-            f"(it reads format {FORMAT_VERSION})"
+            f"(it reads format {', '.join(map(str, readable))})"
         )
     return header, end
 
 
 def seal(state: StoreState, header: Header, key: bytes) -> bytes:
-    header_bytes = header.encode()
+    """The store file's bytes, always in FORMAT_VERSION (a format 1 store read is migrated)."""
+    header_bytes = replace(header, format_version=FORMAT_VERSION).encode()
     if len(header_bytes) > _MAX_HEADER:
         raise ValueError("store header too large")
     associated = MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes

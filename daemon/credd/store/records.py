@@ -16,8 +16,8 @@ from credd_client.errors import InvalidRequest
 
 from .encoded import EncodedForms
 
-Kind = Literal["secret", "oauth2"]
-KINDS: tuple[Kind, ...] = ("secret", "oauth2")
+Kind = Literal["secret", "oauth2", "ssh-key"]
+KINDS: tuple[Kind, ...] = ("secret", "oauth2", "ssh-key")
 OAuthStatus = Literal["ok", "needs_login", "error"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
@@ -73,6 +73,22 @@ class OAuthFields:
 
 
 @dataclass(frozen=True)
+class SSHKeyFields:
+    """An `ssh-key` credential's key. The private key (OpenSSH format, unencrypted) stays in
+    the store: no API model renders it; the credential's `secret` is the public key line."""
+
+    private_key: str = field(repr=False)
+    public_key: str  # the line of a .pub file: type, base64 blob, comment
+    key_type: str  # ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa, ...
+    fingerprint: str  # SHA256:... as `ssh-keygen -l` prints it
+    comment: str = ""
+    offered: bool = True  # `ssh-add -d/-D` clear it, `ssh-add` and `credd ssh-key offer` set it
+    position: int = 0  # the agent offers keys by position, then name
+    # `ssh-add -t`: past this moment the agent no longer offers or signs with the key.
+    offered_until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Credential:
     name: str
     kind: Kind
@@ -95,6 +111,8 @@ class Credential:
     # Change events: bumped, durably, with every change of this credential (see
     # core.stamp_versions); a watcher that reconnects compares versions to catch up.
     version: int = 1
+    # ssh-key: the key itself and how the agent offers it.
+    ssh: SSHKeyFields | None = None
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -142,6 +160,19 @@ def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
     return OAuthFields(**values)
 
 
+def _ssh_to_dict(ssh: SSHKeyFields) -> dict[str, Any]:
+    data = dataclasses.asdict(ssh)
+    data["offered_until"] = None if ssh.offered_until is None else format_time(ssh.offered_until)
+    return data
+
+
+def _ssh_from_dict(data: Mapping[str, Any]) -> SSHKeyFields:
+    values = dict(data)
+    if values.get("offered_until") is not None:
+        values["offered_until"] = parse_time(values["offered_until"])
+    return SSHKeyFields(**values)
+
+
 def credential_to_dict(credential: Credential) -> dict[str, Any]:
     """The stored form of a credential: every field, secrets included."""
     data: dict[str, Any] = {
@@ -163,6 +194,8 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         data["refresh_token"] = credential.refresh_token
     if credential.origin is not None:
         data["origin"] = credential.origin
+    if credential.ssh is not None:
+        data["ssh"] = _ssh_to_dict(credential.ssh)
     return data
 
 
@@ -182,6 +215,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         refresh_token=data.get("refresh_token"),
         origin=data.get("origin"),
         version=int(data.get("version", 1)),  # stored before versions existed: 1
+        ssh=None if data.get("ssh") is None else _ssh_from_dict(data["ssh"]),
     )
 
 

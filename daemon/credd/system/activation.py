@@ -1,9 +1,12 @@
 """systemd's side of the daemon: an inherited listening socket, and readiness notices.
 
-Socket activation (sd_listen_fds(3)): systemd binds the socket, passes it as descriptor 3 and
-sets ``LISTEN_PID`` and ``LISTEN_FDS``. The descriptor is taken only when ``LISTEN_PID`` is
-this process (the variables may have leaked from a parent) and only when it is a listening
-``AF_UNIX`` stream socket; the variables are then removed so no child inherits them.
+Socket activation (sd_listen_fds(3)): systemd binds the sockets, passes them from descriptor 3
+on and sets ``LISTEN_PID``, ``LISTEN_FDS`` and ``LISTEN_FDNAMES`` (each socket unit's
+``FileDescriptorName=``, by default the unit's name). The descriptors are taken only when
+``LISTEN_PID`` is this process (the variables may have leaked from a parent) and only when each
+is a listening ``AF_UNIX`` stream socket; the variables are then removed so no child inherits
+them. credd takes two, mapped by name: ``credd`` (credd.socket) and ``ssh-agent``
+(credd-ssh-agent.socket); an install made before the agent passes only the first.
 
 Notices (sd_notify(3)): one datagram of ``KEY=value`` lines to ``$NOTIFY_SOCKET``, a path or
 ``@name`` in the abstract namespace. Without ``NOTIFY_SOCKET`` nothing is sent.
@@ -21,6 +24,11 @@ log = logging.getLogger(__name__)
 
 LISTEN_FDS_START = 3
 _LISTEN_VARS = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
+MAIN_SOCKET = "credd"
+AGENT_SOCKET = "ssh-agent"
+# What FileDescriptorName= says for each; an older credd.socket has none (systemd then names
+# the descriptor after the unit).
+_SOCKET_NAMES = {"credd": MAIN_SOCKET, "credd.socket": MAIN_SOCKET, "ssh-agent": AGENT_SOCKET}
 
 
 class ActivationError(Exception):
@@ -28,32 +36,53 @@ class ActivationError(Exception):
 
 
 def inherited_socket(env: MutableMapping[str, str] | None = None) -> socket.socket | None:
-    """The listening socket systemd passed to this process, or None when there is none."""
+    """The main listening socket systemd passed to this process, or None (see below)."""
+    return inherited_sockets(env).get(MAIN_SOCKET)
+
+
+def inherited_sockets(env: MutableMapping[str, str] | None = None) -> dict[str, socket.socket]:
+    """The listening sockets systemd passed to this process, by role (`MAIN_SOCKET`,
+    `AGENT_SOCKET`); empty when none were passed to it."""
     if sys.platform == "win32":  # no systemd, no AF_UNIX
-        return None
+        return {}
     env = os.environ if env is None else env
     pid, count = env.get("LISTEN_PID"), env.get("LISTEN_FDS")
     if not pid or not count:
-        return None
+        return {}
     if not pid.isdigit() or int(pid) != os.getpid():
         log.info("ignoring LISTEN_FDS meant for process %s", pid)
-        return None
+        return {}
+    names = env.get("LISTEN_FDNAMES", "")
     for name in _LISTEN_VARS:
         env.pop(name, None)
-    if not count.isdigit() or int(count) != 1:
+    if not count.isdigit() or not 1 <= int(count) <= len(set(_SOCKET_NAMES.values())):
         raise ActivationError(
-            f"systemd passed {count} sockets; credd.socket must declare exactly one"
+            f"systemd passed {count} sockets; credd takes credd.socket and "
+            "credd-ssh-agent.socket (run `credd service install` again)"
         )
-    sock = socket.socket(fileno=LISTEN_FDS_START)
+    given = names.split(":") if names else []
+    roles = [_SOCKET_NAMES.get(n) for n in given] if given else [MAIN_SOCKET]
+    if len(roles) != int(count) or None in roles or len(set(roles)) != len(roles):
+        raise ActivationError(
+            f"systemd passed sockets named {names!r}; credd takes one named 'credd' and one "
+            "named 'ssh-agent' (FileDescriptorName=; run `credd service install` again)"
+        )
+    return {
+        role: _listening(LISTEN_FDS_START + i) for i, role in enumerate(roles) if role is not None
+    }
+
+
+def _listening(descriptor: int) -> socket.socket:
+    sock = socket.socket(fileno=descriptor)
     if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
         sock.detach()
         raise ActivationError(
-            "the socket systemd passed is not a Unix stream socket; "
-            "credd.socket needs ListenStream= with a path"
+            "a socket systemd passed is not a Unix stream socket; "
+            "credd's socket units need ListenStream= with a path"
         )
     if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
         sock.detach()
-        raise ActivationError("the socket systemd passed is not listening (Accept=yes?)")
+        raise ActivationError("a socket systemd passed is not listening (Accept=yes?)")
     os.set_inheritable(sock.fileno(), False)
     sock.setblocking(False)
     return sock

@@ -199,6 +199,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/views"): Rule.FORBIDDEN,
     ("PUT", "/v1/views/{name}"): Rule.FORBIDDEN,
     ("DELETE", "/v1/views/{name}"): Rule.FORBIDDEN,
+    # SSH keys: a view's agent socket (views/NAME.agent.sock) serves its keys, never HTTP.
+    ("GET", "/v1/ssh-keys"): Rule.FORBIDDEN,
+    ("POST", "/v1/ssh-keys"): Rule.FORBIDDEN,
+    ("POST", "/v1/ssh-keys/generate"): Rule.FORBIDDEN,
+    ("PUT", "/v1/ssh-keys/order"): Rule.FORBIDDEN,
+    ("POST", "/v1/ssh-keys/offer"): Rule.FORBIDDEN,
     ("GET", "/openapi.json"): Rule.FORBIDDEN,  # the app's own, outside the document's paths
 }
 

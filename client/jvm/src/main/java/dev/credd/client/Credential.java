@@ -13,7 +13,7 @@ import java.util.Map;
  * newer daemon adds land in {@code extra}. {@link #toString()} shows no secret value.
  *
  * @param name the name, the key of the credential
- * @param kind {@code "secret"} or {@code "oauth2"}
+ * @param kind {@code "secret"}, {@code "oauth2"} or {@code "ssh-key"}
  * @param username the user name, or null
  * @param secret the secret value (for oauth2, the current access token), or null when not returned
  * @param labels the labels, string to string
@@ -33,6 +33,11 @@ import java.util.Map;
  * @param origin the view it was made through, or null for the main socket
  * @param version bumped with every change of the credential (change events), or null from an
  *     older daemon
+ * @param publicKey ssh-key: the public key line (as in a .pub file), or null
+ * @param keyType ssh-key: {@code ssh-ed25519}, {@code ecdsa-sha2-nistp256/384/521} or {@code ssh-rsa}
+ * @param fingerprint ssh-key: {@code SHA256:...} as {@code ssh-keygen -l} prints it
+ * @param comment ssh-key: the key's comment
+ * @param offered ssh-key: whether the agent offers it ({@code ssh-add -d} clears it); null otherwise
  * @param extra fields this client does not know yet
  */
 public record Credential(
@@ -58,6 +63,12 @@ public record Credential(
         String origin,
         // Change events (issue 22)
         Long version,
+        // ssh-key (issue 20); extra stays last: it holds what was not read before it
+        String publicKey,
+        String keyType,
+        String fingerprint,
+        String comment,
+        Boolean offered,
         Map<String, Object> extra) {
 
     static Credential fromJson(JsonObject json) {
@@ -82,6 +93,11 @@ public record Credential(
                 json.instant("next_refresh_at"),
                 json.text("origin"),
                 json.optionalLong("version"),
+                json.text("public_key"),
+                json.text("key_type"),
+                json.text("fingerprint"),
+                json.text("comment"),
+                json.optionalBool("offered"),
                 json.unread());
     }
 
@@ -100,6 +116,9 @@ public record Credential(
                 + ", tokenEndpointAuthMethod=" + tokenEndpointAuthMethod
                 + ", expiresAt=" + expiresAt + ", scope=" + scope + ", status=" + status
                 + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt
-                + ", origin=" + origin + ", version=" + version + "]";
+                + ", origin=" + origin + ", version=" + version
+                + ", publicKey=" + publicKey + ", keyType=" + keyType
+                + ", fingerprint=" + fingerprint + ", comment=" + comment
+                + ", offered=" + offered + "]";
     }
 }
