@@ -16,8 +16,8 @@ from credd_client.errors import InvalidRequest
 
 from .encoded import EncodedForms
 
-Kind = Literal["secret", "oauth2"]
-KINDS: tuple[Kind, ...] = ("secret", "oauth2")
+Kind = Literal["secret", "oauth2", "aws"]
+KINDS: tuple[Kind, ...] = ("secret", "oauth2", "aws")
 OAuthStatus = Literal["ok", "needs_login", "error"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
@@ -73,6 +73,32 @@ class OAuthFields:
 
 
 @dataclass(frozen=True)
+class AWSFields:
+    """The parts of an `aws` credential beyond its secret access key (`Credential.secret`).
+
+    ``session_token`` and ``expires_at`` belong to imported temporary keys. The ``sts_*``
+    fields are the STS session credd hands out instead of the long-lived key; ``status``,
+    ``last_error`` and ``next_refresh_at`` are that session's state, as an oauth2 token's.
+    """
+
+    access_key_id: str
+    session_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    region: str | None = None
+    mfa_serial: str | None = None
+    role_arn: str | None = None
+    session: bool = True
+    session_duration: int | None = None  # seconds; None: 12 h GetSessionToken, 1 h AssumeRole
+    sts_access_key_id: str | None = None
+    sts_secret_access_key: str | None = field(default=None, repr=False)
+    sts_session_token: str | None = field(default=None, repr=False)
+    sts_expires_at: datetime | None = None
+    status: OAuthStatus = "ok"
+    last_error: str | None = None
+    next_refresh_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Credential:
     name: str
     kind: Kind
@@ -89,6 +115,8 @@ class Credential:
     # credential keeps its own in `oauth`.
     expires_at: datetime | None = None
     refresh_token: str | None = field(default=None, repr=False)
+    # AWS (issue 21): an `aws` credential's fields; its secret access key is `secret`.
+    aws: AWSFields | None = None
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -118,22 +146,31 @@ class StoreState:
 
 
 _OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")
+_AWS_TIMES = ("expires_at", "sts_expires_at", "next_refresh_at")
 
 
-def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
-    data = dataclasses.asdict(oauth)
-    for key in _OAUTH_TIMES:
+def _fields_to_dict(fields: OAuthFields | AWSFields, times: tuple[str, ...]) -> dict[str, Any]:
+    data = dataclasses.asdict(fields)
+    for key in times:
         value = data[key]
         data[key] = None if value is None else format_time(value)
     return data
 
 
-def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
+def _times_parsed(data: Mapping[str, Any], times: tuple[str, ...]) -> dict[str, Any]:
     values = dict(data)
-    for key in _OAUTH_TIMES:
+    for key in times:
         if values.get(key) is not None:
             values[key] = parse_time(values[key])
-    return OAuthFields(**values)
+    return values
+
+
+def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
+    return _fields_to_dict(oauth, _OAUTH_TIMES)
+
+
+def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
+    return OAuthFields(**_times_parsed(data, _OAUTH_TIMES))
 
 
 def credential_to_dict(credential: Credential) -> dict[str, Any]:
@@ -154,6 +191,8 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         data["expires_at"] = format_time(credential.expires_at)
     if credential.refresh_token is not None:
         data["refresh_token"] = credential.refresh_token
+    if credential.aws is not None:
+        data["aws"] = _fields_to_dict(credential.aws, _AWS_TIMES)
     return data
 
 
@@ -171,6 +210,9 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         allowed_programs=tuple(str(path) for path in data.get("allowed_programs") or ()),
         expires_at=None if data.get("expires_at") is None else parse_time(data["expires_at"]),
         refresh_token=data.get("refresh_token"),
+        aws=None
+        if data.get("aws") is None
+        else AWSFields(**_times_parsed(data["aws"], _AWS_TIMES)),
     )
 
 

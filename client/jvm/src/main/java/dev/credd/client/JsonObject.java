@@ -68,6 +68,14 @@ final class JsonObject {
         throw wrong(key, "a boolean");
     }
 
+    Boolean optionalBool(String key) {
+        Object value = raw(key);
+        if (value == null || value instanceof Boolean) {
+            return (Boolean) value;
+        }
+        throw wrong(key, "a boolean");
+    }
+
     Long optionalLong(String key) {
         Object value = raw(key);
         if (value == null || value instanceof Long) {
