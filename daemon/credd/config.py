@@ -47,6 +47,16 @@ class Config(BaseModel):
         8, ge=1, le=256, description="OAuth refreshes in flight at once, over all credentials"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # AWS (issue 21): where STS is; else AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, AWS_REGION.
+    aws_endpoint_url_sts: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2048,
+        description="the STS endpoint for aws sessions: https, or http on loopback",
+    )
+    aws_region: str | None = Field(
+        None, min_length=1, max_length=64, description="the region STS requests are signed for"
+    )
 
 
 def load_config(path: Path) -> Config:

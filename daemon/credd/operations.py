@@ -27,6 +27,7 @@ from credd_client.errors import CreddError, InvalidRequest, Locked, NotFound, St
 
 from . import __version__
 from .access import check_reader
+from .aws.keeper import SessionKeeper, aws_summary
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
 from .imports import Action, ImportCredentials, NothingToImport
@@ -70,6 +71,7 @@ class CredentialService:
         self._writes = GroupCommit(vault.commit)  # concurrent writes share a durable commit
         self._last_use = time.monotonic()
         self.views: Views | None = None  # set by the server where it serves views
+        self.aws_sessions = SessionKeeper(vault, config)
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class CredentialService:
                 raise
             self._last_failed_unlock = None
             self.refresher.changed()
+            self.aws_sessions.changed()
 
     def _drop_key(self, reason: str) -> None:
         """Every lock comes here: the key and every plaintext leave memory.
@@ -139,6 +142,7 @@ class CredentialService:
                 source.provide(None)
             self._last_use = time.monotonic()  # the idle time counts from the unlock
             self.refresher.changed()
+            self.aws_sessions.changed()
 
     async def rekey(self, target: str, passphrase: str | None = None) -> dict[str, Any]:
         """Re-encrypt the store under a new key source; the old key goes once it is safe."""
@@ -186,7 +190,7 @@ class CredentialService:
             remaining = self.locks_in()
             if remaining is None:
                 remaining = lock_after
-            elif remaining <= 0 and self.refresher.busy():
+            elif remaining <= 0 and (self.refresher.busy() or self.aws_sessions.busy()):
                 remaining = IDLE_LOCK_RECHECK  # a refresh's answer must be stored first
             elif remaining <= 0:
                 then = (
@@ -213,6 +217,23 @@ class CredentialService:
             raise NotFound(f"no credential named {name!r}")
         check_reader(credential, peer)
         return await self.refresher.fresh(credential)
+
+    async def aws_credentials(self, name: str, peer: Peer, wait: float) -> dict[str, Any]:
+        """`credential_process`'s document for an aws credential (see aws/keeper.py)."""
+        await self._ready()
+        credential = self.vault.state().credentials.get(name)
+        if credential is None:
+            raise NotFound(f"no credential named {name!r}")
+        check_reader(credential, peer)
+        return await self.aws_sessions.credentials(credential, wait)
+
+    async def aws_login(self, name: str, code: str, peer: Peer) -> dict[str, Any]:
+        await self._ready()
+        credential = self.vault.state().credentials.get(name)
+        if credential is None:
+            raise NotFound(f"no credential named {name!r}")
+        check_reader(credential, peer)
+        return await self.aws_sessions.login(credential, code)
 
     async def put(self, credential: Credential) -> Credential:
         await self._ready()
@@ -325,6 +346,7 @@ class CredentialService:
             store_state = "ok" if version is not None else "missing"
         counts: dict[str, Any] = {"total": None, "by_kind": {}, "by_status": {}}
         oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
+        aws: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
             if view is not None:
@@ -335,6 +357,7 @@ class CredentialService:
                 Counter(c.oauth.status for c in credentials if c.oauth is not None)
             )
             oauth = _oauth_summary(credentials)
+            aws = aws_summary(credentials)
         return {
             "pid": os.getpid(),
             "version": __version__,
@@ -363,6 +386,7 @@ class CredentialService:
             "programs": programs.current().to_json(),
             "views": None if view is not None or self.views is None else self.views.statuses(),
             "view": None if view is None else view.status(),
+            "aws": aws,
         }
 
     def _locks_at(self) -> str | None:

@@ -12,6 +12,7 @@ from credd_client.errors import InvalidRequest
 
 from .. import __version__
 from ..audit import AuditLog
+from ..aws.routes import aws_router
 from ..operations import CredentialService
 from ..system.peer import peer_in
 from .audit import Audit
@@ -117,6 +118,7 @@ def create_app(service: CredentialService) -> FastAPI:
     app.include_router(_router(service), prefix="/v1")
     app.include_router(recovery_router(service, ERRORS), prefix="/v1")
     app.include_router(views_router(service, ERRORS), prefix="/v1")
+    app.include_router(aws_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
     return app
 

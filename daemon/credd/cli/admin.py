@@ -106,6 +106,10 @@ def format_status(status: dict[str, Any]) -> str:
         each = oauth.get("failures", [])
     for item in each:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
+    sessions = (status.get("aws") or {}).get("credentials") or []
+    if sessions:
+        lines.append(f"aws:         {len(sessions)} STS session(s)")
+        lines.extend(f"  {item['name']}: {_oauth_state(item)}" for item in sessions)
     lines.extend(_views_lines(status))
     return "\n".join(lines)
 
