@@ -106,12 +106,18 @@ def format_status(status: dict[str, Any]) -> str:
         each = oauth.get("failures", [])
     for item in each:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
-    sessions = (status.get("aws") or {}).get("credentials") or []
-    if sessions:
-        lines.append(f"aws:         {len(sessions)} STS session(s)")
-        lines.extend(f"  {item['name']}: {_oauth_state(item)}" for item in sessions)
+    lines.extend(_aws_lines(status))
     lines.extend(_views_lines(status))
     return "\n".join(lines)
+
+
+def _aws_lines(status: dict[str, Any]) -> list[str]:
+    """The STS sessions of aws credentials: expiry, next renewal, last error."""
+    sessions = (status.get("aws") or {}).get("credentials") or []
+    if not sessions:
+        return []
+    lines = [f"aws:         {len(sessions)} STS session(s)"]
+    return lines + [f"  {item['name']}: {_oauth_state(item)}" for item in sessions]
 
 
 def _programs_lines(programs: dict[str, Any] | None) -> list[str]:
