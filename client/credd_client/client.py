@@ -334,6 +334,14 @@ class Client:
             )
         return [Credential.from_json(item) for item in items]
 
+    def aws_credentials(self, name: str) -> dict[str, Any]:
+        """AWS's `credential_process` document for an aws credential (`credd aws NAME`)."""
+        return self._call("GET", _credential_path(name, "/v1/aws/"))
+
+    def aws_login(self, name: str, code: str) -> dict[str, Any]:
+        """Start the MFA session of an aws credential with the device's code."""
+        return self._call("POST", _credential_path(name, "/v1/aws/") + "/login", {"code": code})
+
     def _call(
         self, method: str, target: str, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -393,11 +401,11 @@ def encode_path_segment(text: str) -> str:
     return "".join(map(_PERCENT_ENCODED.__getitem__, text.encode("utf-8")))
 
 
-def _credential_path(name: str) -> str:
+def _credential_path(name: str, prefix: str = "/v1/credentials/") -> str:
     if not name:
         raise InvalidRequest("a credential name cannot be empty")
     try:
-        return "/v1/credentials/" + encode_path_segment(name)
+        return prefix + encode_path_segment(name)
     except UnicodeEncodeError:
         raise InvalidRequest("a credential name must be valid Unicode text") from None
 

@@ -88,6 +88,13 @@ class Credential(_Record):
         "fingerprint",
         "comment",
         "offered",
+        # AWS (issue 21): an aws credential's settings (its keys come from `Client.aws_credentials`)
+        "access_key_id",
+        "region",
+        "mfa_serial",
+        "role_arn",
+        "session",
+        "session_duration",
     )
     _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
 
@@ -117,6 +124,13 @@ class Credential(_Record):
     fingerprint: str | None
     comment: str | None
     offered: bool | None
+    # AWS (issue 21)
+    access_key_id: str | None
+    region: str | None
+    mfa_serial: str | None
+    role_arn: str | None
+    session: bool | None
+    session_duration: int | None
 
     def __init__(
         self,
@@ -146,6 +160,12 @@ class Credential(_Record):
         fingerprint: str | None = None,
         comment: str | None = None,
         offered: bool | None = None,
+        access_key_id: str | None = None,
+        region: str | None = None,
+        mfa_serial: str | None = None,
+        role_arn: str | None = None,
+        session: bool | None = None,
+        session_duration: int | None = None,
     ) -> None:
         self._assign(
             name=name,
@@ -173,6 +193,12 @@ class Credential(_Record):
             fingerprint=fingerprint,
             comment=comment,
             offered=offered,
+            access_key_id=access_key_id,
+            region=region,
+            mfa_serial=mfa_serial,
+            role_arn=role_arn,
+            session=session,
+            session_duration=session_duration,
         )
 
     @classmethod
@@ -193,13 +219,15 @@ class Credential(_Record):
             version=_optional_int(data, "version"),
             offered=offered,
             extra={key: value for key, value in data.items() if key not in _KNOWN_FIELDS},
+            session=_optional_bool(data, "session"),
+            session_duration=_optional_int(data, "session_duration"),
             **{key: _optional_text(data, key) for key in _OPTIONAL_TEXT_FIELDS},
         )
 
     def to_json(self) -> dict[str, Any]:
         """The credential as the daemon sends it, unset fields left out (for ``--json``)."""
         data: dict[str, Any] = {"name": self.name, "kind": self.kind, "labels": dict(self.labels)}
-        for key in (*_OPTIONAL_TEXT_FIELDS, "version", "offered"):
+        for key in (*_OPTIONAL_TEXT_FIELDS, "version", *_OPTIONAL_OTHER_FIELDS):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -208,10 +236,11 @@ class Credential(_Record):
 
 
 _KNOWN_FIELDS = frozenset(Credential.__slots__) - {"extra"}
+_OPTIONAL_OTHER_FIELDS = ("offered", "session", "session_duration")
 _OPTIONAL_TEXT_FIELDS = tuple(
     key
     for key in Credential.__slots__
-    if key not in {"name", "kind", "labels", "version", "extra", "offered"}
+    if key not in {"name", "kind", "labels", "version", "extra", *_OPTIONAL_OTHER_FIELDS}
 )
 
 
@@ -327,6 +356,13 @@ def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise _unexpected(f"{key!r} is not a string")
+    return value
+
+
+def _optional_bool(data: Mapping[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise _unexpected(f"{key!r} is not a boolean")
     return value
 
 

@@ -15,7 +15,7 @@ import (
 type Credential struct {
 	// Name is the key: 1 to 256 printable characters, slashes and spaces included.
 	Name string `json:"name"`
-	// Kind is "secret", "oauth2" or "ssh-key".
+	// Kind is "secret", "oauth2", "ssh-key" or "aws".
 	Kind string `json:"kind"`
 	// Username is the account the secret belongs to, if any.
 	Username string `json:"username"`
@@ -71,6 +71,20 @@ type Credential struct {
 	Comment string `json:"comment,omitempty"`
 	// Offered says whether the agent offers the key (ssh-add -d clears it); nil for other kinds.
 	Offered *bool `json:"offered,omitempty"`
+
+	// AWS (issue 21): an aws credential's settings; its keys come from GET /v1/aws/{name}.
+	// AccessKeyID is the long-lived (or imported temporary) key's id.
+	AccessKeyID string `json:"access_key_id,omitempty"`
+	// Region is the profile's region, kept with the keys.
+	Region string `json:"region,omitempty"`
+	// MFASerial is the MFA device whose code `credd aws login` asks.
+	MFASerial string `json:"mfa_serial,omitempty"`
+	// RoleARN is the role assumed (AssumeRole) for the keys handed out.
+	RoleARN string `json:"role_arn,omitempty"`
+	// Session is whether STS session keys are handed out instead of the stored ones.
+	Session *bool `json:"session,omitempty"`
+	// SessionDuration is how long a session lasts, in seconds (nil: STS's defaults).
+	SessionDuration *int `json:"session_duration,omitempty"`
 }
 
 // String shows the credential without its secret values.
@@ -109,6 +123,22 @@ type Input struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// Scope (oauth2) is the grant's scope.
 	Scope string `json:"scope,omitempty"`
+
+	// AWS (issue 21): kind "aws"; Secret is then the secret access key.
+	// AccessKeyID is the key's id.
+	AccessKeyID string `json:"access_key_id,omitempty"`
+	// SessionToken is an imported temporary key's token (with ExpiresAt).
+	SessionToken string `json:"session_token,omitempty"`
+	// Region is the profile's region.
+	Region string `json:"region,omitempty"`
+	// MFASerial is the MFA device of the account.
+	MFASerial string `json:"mfa_serial,omitempty"`
+	// RoleARN is a role to assume.
+	RoleARN string `json:"role_arn,omitempty"`
+	// Session says whether to hand out STS session keys (nil: the daemon's default).
+	Session *bool `json:"session,omitempty"`
+	// SessionDuration is how long a session lasts, in seconds.
+	SessionDuration *int `json:"session_duration,omitempty"`
 }
 
 // String shows the input without its secret values.
@@ -153,6 +183,9 @@ type Status struct {
 	View *ViewStatus `json:"view,omitempty"`
 	// Programs says whether the daemon can tell which program calls it.
 	Programs *ProgramIdentity `json:"programs,omitempty"`
+
+	// AWS (issue 21): the aws credentials' STS sessions, summarised as OAuth is.
+	AWS *OAuthSummary `json:"aws,omitempty"`
 }
 
 // StoreStatus describes the store file.

@@ -51,6 +51,16 @@ class Config(BaseModel):
     ssh_allow_sha1: bool = Field(
         False, description="let the SSH agent make SHA-1 RSA signatures (ssh-rsa) for old servers"
     )
+    # AWS (issue 21): where STS is; else AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, AWS_REGION.
+    aws_endpoint_url_sts: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2048,
+        description="the STS endpoint for aws sessions: https, or http on loopback",
+    )
+    aws_region: str | None = Field(
+        None, min_length=1, max_length=64, description="the region STS requests are signed for"
+    )
 
 
 def load_config(path: Path) -> Config:

@@ -32,9 +32,14 @@ def compare(existing: Credential | None, incoming: Credential, *, overwrite: boo
         existing.kind == incoming.kind
         and existing.secret == incoming.secret
         and (existing.username or None) == (incoming.username or None)
+        and _access_key_id(existing) == _access_key_id(incoming)
     ):
         return "unchanged"
     return "replace" if overwrite else "conflict"
+
+
+def _access_key_id(credential: Credential) -> str | None:
+    return None if credential.aws is None else credential.aws.access_key_id
 
 
 class ImportCredentials:

@@ -27,6 +27,7 @@ from credd_client.errors import CreddError, InvalidRequest, Locked, NotFound, St
 
 from . import __version__
 from .access import check_reader
+from .aws.keeper import SessionKeeper, aws_summary
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
 from .events.hub import EventHub
@@ -87,6 +88,7 @@ class CredentialService:
         # Called by every lock: what holds plaintext beside the vault (the SSH agent's loaded
         # keys) drops it too.
         self.on_lock: list[Callable[[], None]] = []
+        self.aws_sessions = SessionKeeper(vault, config)
 
     # --- lock state ------------------------------------------------------------------------
 
@@ -138,6 +140,7 @@ class CredentialService:
                 raise
             self._last_failed_unlock = None
             self.refresher.changed()
+            self.aws_sessions.changed()
 
     def _drop_key(self, reason: str) -> None:
         """Every lock comes here: the key and every plaintext leave memory.
@@ -179,6 +182,7 @@ class CredentialService:
                 source.provide(None)
             self._last_use = time.monotonic()  # the idle time counts from the unlock
             self.refresher.changed()
+            self.aws_sessions.changed()
 
     async def rekey(self, target: str, passphrase: str | None = None) -> dict[str, Any]:
         """Re-encrypt the store under a new key source; the old key goes once it is safe."""
@@ -226,7 +230,7 @@ class CredentialService:
             remaining = self.locks_in()
             if remaining is None:
                 remaining = lock_after
-            elif remaining <= 0 and self.refresher.busy():
+            elif remaining <= 0 and (self.refresher.busy() or self.aws_sessions.busy()):
                 remaining = IDLE_LOCK_RECHECK  # a refresh's answer must be stored first
             elif remaining <= 0:
                 then = (
@@ -262,6 +266,25 @@ class CredentialService:
         check_reader(credential, peer)
         left = max(0.0, bound - (time.monotonic() - started))
         return await self.refresher.fresh(credential, left)
+
+    async def aws_credentials(self, name: str, peer: Peer, wait: float | None) -> dict[str, Any]:
+        """`credential_process`'s document for an aws credential (see aws/keeper.py); ``wait``
+        is the client's `Prefer: wait`."""
+        wait = self._wait(wait)
+        await self._ready(wait)
+        credential = self.vault.state().credentials.get(name)
+        if credential is None:
+            raise NotFound(f"no credential named {name!r}")
+        check_reader(credential, peer)
+        return await self.aws_sessions.credentials(credential, wait)
+
+    async def aws_login(self, name: str, code: str, peer: Peer) -> dict[str, Any]:
+        await self._ready()
+        credential = self.vault.state().credentials.get(name)
+        if credential is None:
+            raise NotFound(f"no credential named {name!r}")
+        check_reader(credential, peer)
+        return await self.aws_sessions.login(credential, code)
 
     async def put(self, credential: Credential, view: View | None = None) -> Credential:
         """Create or replace; through ``view``, plain secrets only (`check_write`)."""
@@ -453,6 +476,7 @@ class CredentialService:
         vault = self.vault
         counts: dict[str, Any] = {"total": None, "by_kind": {}, "by_status": {}}
         oauth: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
+        aws: dict[str, Any] = {"next_refresh_at": None, "failures": [], "credentials": []}
         if not vault.locked:
             credentials = list(vault.state().credentials.values())
             if view is not None:
@@ -463,6 +487,7 @@ class CredentialService:
                 Counter(c.oauth.status for c in credentials if c.oauth is not None)
             )
             oauth = _oauth_summary(credentials)
+            aws = aws_summary(credentials)
         return {
             "pid": os.getpid(),
             "version": __version__,
@@ -471,6 +496,7 @@ class CredentialService:
             "locked": vault.locked,
             "credentials": counts,
             "oauth": oauth,
+            "aws": aws,
         }
 
     def _locks_at(self) -> str | None:

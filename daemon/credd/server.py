@@ -473,6 +473,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
         log.warning("locked: %s", service.vault.locked_reason)
     server.ready_status = service.summary()
     service.refresher.start()
+    service.aws_sessions.start()
     background = service.start_background_tasks()
     background.append(service.events.start())
     if listener is not None:
@@ -493,6 +494,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
         for task in background:
             task.cancel()
         await service.refresher.stop()
+        await service.aws_sessions.stop()
         if listener is not None:
             listener.close()
         audit.close()

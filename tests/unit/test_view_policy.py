@@ -18,7 +18,7 @@ from credd.views.policy import (
     decide,
     parse_duration,
 )
-from credd_client.errors import CreddError, Forbidden
+from credd_client.errors import CreddError, Forbidden, NotFound
 from tests.support.api_contract import openapi_document
 
 READ = View("dev", ("git:https://github.com/*", "docker:*"), "/s/dev.sock")
@@ -91,7 +91,17 @@ def test_only_the_credential_reads_and_writes_are_open() -> None:
         ("PUT", "/v1/credentials/{name}"),
         ("DELETE", "/v1/credentials/{name}"),
         ("GET", "/v1/events"),  # its stream carries the view's names only
+        ("GET", "/v1/aws/{name}"),  # a matching aws credential's credential_process keys
     }
+
+
+def test_an_aws_answer_is_read_like_a_credential_and_its_login_forbidden() -> None:
+    view = View(name="v", patterns=("aws:*",), socket="/s")
+    assert decide(view, "GET", b"/v1/aws/aws%3Adev", b"") is Answer.ON
+    with pytest.raises(NotFound):
+        decide(view, "GET", b"/v1/aws/other", b"")
+    with pytest.raises(Forbidden):
+        decide(view, "POST", b"/v1/aws/aws%3Adev/login", b"")
 
 
 def test_the_events_stream_is_open_with_its_narrowing_query_only() -> None:

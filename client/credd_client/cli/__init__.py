@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "refresh": ("refresh",),
     "exec": ("exec",),
     "render": ("render",),
+    "aws": ("aws",),
     "completion": ("completion",),
 }
 

@@ -134,6 +134,7 @@ def format_status(status: dict[str, Any]) -> str:
         each = oauth.get("failures", [])
     for item in each:
         lines.append(f"  {item['name']}: {_oauth_state(item)}")
+    lines.extend(_aws_lines(status))
     lines.extend(_views_lines(status))
     lines.extend(_watchers_lines(status.get("watchers")))
     return "\n".join(lines)
@@ -182,6 +183,15 @@ def _watchers_lines(watchers: list[dict[str, Any]] | None) -> list[str]:
         lines.append("held by:")
         lines.extend(f"  {name}: {', '.join(who)}" for name, who in sorted(held.items()))
     return lines
+
+
+def _aws_lines(status: dict[str, Any]) -> list[str]:
+    """The STS sessions of aws credentials: expiry, next renewal, last error."""
+    sessions = (status.get("aws") or {}).get("credentials") or []
+    if not sessions:
+        return []
+    lines = [f"aws:         {len(sessions)} STS session(s)"]
+    return lines + [f"  {item['name']}: {_oauth_state(item)}" for item in sessions]
 
 
 def _programs_lines(programs: dict[str, Any] | None) -> list[str]:

@@ -12,7 +12,7 @@ import { inspect } from "node:util";
 
 import { ProtocolError } from "./errors";
 
-export type CredentialKind = "secret" | "oauth2" | "ssh-key";
+export type CredentialKind = "secret" | "oauth2" | "ssh-key" | "aws";
 export type AuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 export type OAuthStatus = "ok" | "needs_login" | "error";
 /** The secret fields `get` returns only when asked for. */
@@ -58,6 +58,15 @@ export interface Credential {
   readonly comment?: string | null;
   /** Whether the agent offers the key (`ssh-add -d` clears it). */
   readonly offered?: boolean | null;
+  // AWS (issue 21): an aws credential's settings; its keys come from GET /v1/aws/{name}.
+  readonly access_key_id?: string | null;
+  readonly region?: string | null;
+  readonly mfa_serial?: string | null;
+  readonly role_arn?: string | null;
+  /** Whether STS session keys are handed out instead of the stored ones. */
+  readonly session?: boolean | null;
+  /** Seconds a session lasts; null: STS's defaults (12 h, 1 h for a role). */
+  readonly session_duration?: number | null;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */
@@ -74,6 +83,14 @@ export interface CredentialInput {
   refresh_token?: string;
   expires_at?: string;
   scope?: string;
+  // AWS (issue 21): kind "aws"; `secret` is then the secret access key.
+  access_key_id?: string;
+  session_token?: string;
+  region?: string;
+  mfa_serial?: string;
+  role_arn?: string;
+  session?: boolean;
+  session_duration?: number;
 }
 
 export interface StoreStatus {
@@ -158,6 +175,9 @@ export interface Status {
   readonly view?: ViewStatus | null;
   /** Daemons that report whether they can identify programs. */
   readonly programs?: ProgramIdentity | null;
+  // AWS (issue 21)
+  /** The aws credentials' STS sessions, summarised as `oauth` is (daemons with aws). */
+  readonly aws?: OAuthSummary | null;
 }
 
 type Json = Record<string, unknown>;
@@ -182,6 +202,10 @@ const OPTIONAL_TEXT = [
   "key_type",
   "fingerprint",
   "comment",
+  "access_key_id",
+  "region",
+  "mfa_serial",
+  "role_arn",
 ] as const;
 const HIDDEN = new Set(["secret", "client_secret", "refresh_token"]);
 

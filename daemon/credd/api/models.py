@@ -17,6 +17,7 @@ from credd_client.errors import wire_codes
 from ..store.records import (
     MAX_NAME_LENGTH,
     AuthMethod,
+    AWSFields,
     Credential,
     Kind,
     OAuthFields,
@@ -64,7 +65,46 @@ class OAuthFieldsIn(BaseModel):
     scope: str | None = Field(None, max_length=4096)
 
 
-class CredentialIn(OAuthFieldsIn):
+# An STS session lasts 15 minutes to 36 hours (GetSessionToken); shorter ones are for tests
+# against a local STS, which does not enforce the lower bound.
+MAX_SESSION_DURATION = 129600
+
+
+class AWSFieldsIn(BaseModel):
+    """An `aws` credential's fields in a PUT body; `secret` is its secret access key."""
+
+    access_key_id: str | None = Field(None, min_length=1, max_length=128)
+    session_token: str | None = Field(
+        None, min_length=1, description="imported temporary keys' token (with expires_at)"
+    )
+    region: str | None = Field(None, min_length=1, max_length=64)
+    mfa_serial: str | None = Field(None, min_length=1, max_length=256)
+    role_arn: str | None = Field(None, min_length=1, max_length=2048)
+    session: bool | None = Field(
+        None,
+        description="hand out STS session credentials, never the long-lived key "
+        "(default: on, off for temporary keys)",
+    )
+    session_duration: int | None = Field(
+        None, ge=1, le=MAX_SESSION_DURATION, description="seconds an STS session lasts"
+    )
+
+    def aws_fields(self, expires_at: datetime | None) -> AWSFields:
+        assert self.access_key_id is not None
+        return AWSFields(
+            access_key_id=self.access_key_id,
+            session_token=self.session_token,
+            expires_at=expires_at,
+            region=self.region,
+            mfa_serial=self.mfa_serial,
+            role_arn=self.role_arn,
+            # Temporary keys cannot ask GetSessionToken for another session.
+            session=self.session if self.session is not None else self.session_token is None,
+            session_duration=self.session_duration,
+        )
+
+
+class CredentialIn(OAuthFieldsIn, AWSFieldsIn):
     """The body of `PUT /v1/credentials/{name}`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -94,13 +134,18 @@ class CredentialIn(OAuthFieldsIn):
             for name in OAuthFieldsIn.model_fields
             if getattr(self, name) is not None and name not in SECRET_EXPIRY_FIELDS
         ]
-        if self.kind == "secret" and oauth_given:
-            raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not 'secret'")
+        if self.kind != "oauth2" and oauth_given:
+            raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not {self.kind!r}")
         if self.kind == "ssh-key":
             raise ValueError(
                 "an ssh-key is stored by `credd ssh-key import`, `credd ssh-key generate` or "
                 "`ssh-add` (POST /v1/ssh-keys), not as a PUT body"
             )
+        aws_given = [name for name in AWSFieldsIn.model_fields if getattr(self, name) is not None]
+        if self.kind != "aws" and aws_given:
+            raise ValueError(f"{', '.join(aws_given)} belong to kind 'aws', not {self.kind!r}")
+        if self.kind == "aws":
+            _check_aws(self)
         if self.kind == "oauth2" and (self.token_endpoint is None or self.client_id is None):
             raise ValueError("an oauth2 credential needs token_endpoint and client_id")
         return self
@@ -120,6 +165,8 @@ class CredentialIn(OAuthFieldsIn):
                 expires_at=self.expires_at,
                 scope=self.scope,
             )
+        aws = self.aws_fields(self.expires_at) if self.kind == "aws" else None
+        plain = oauth is None and aws is None
         return Credential(
             name=name,
             kind=self.kind,
@@ -128,8 +175,23 @@ class CredentialIn(OAuthFieldsIn):
             labels=self.labels,
             oauth=oauth,
             allowed_programs=tuple(dict.fromkeys(self.allowed_programs)),
-            expires_at=self.expires_at if oauth is None else None,
-            refresh_token=self.refresh_token if oauth is None else None,
+            expires_at=self.expires_at if plain else None,
+            refresh_token=self.refresh_token if plain else None,
+            aws=aws,
+        )
+
+
+def _check_aws(body: CredentialIn) -> None:
+    if body.access_key_id is None or not body.secret:
+        raise ValueError("an aws credential needs access_key_id and secret (its secret key)")
+    if body.refresh_token is not None:
+        raise ValueError("refresh_token belongs to kinds 'secret' and 'oauth2', not 'aws'")
+    if body.expires_at is not None and body.session_token is None:
+        raise ValueError("expires_at goes with session_token: it is temporary keys' expiry")
+    if body.session and body.session_token is not None and body.role_arn is None:
+        raise ValueError(
+            "temporary aws keys (with a session_token) cannot get an STS session: "
+            "set session to false, or give a role_arn to assume"
         )
 
 
@@ -215,6 +277,13 @@ class CredentialOut(BaseModel):
     offered: bool | None = Field(
         None, description="ssh-key: whether the agent offers it (`ssh-add -d` clears it)"
     )
+    # AWS (issue 21): never the secret key or a session's secret; `secret` is null for aws.
+    access_key_id: str | None = None
+    region: str | None = None
+    mfa_serial: str | None = None
+    role_arn: str | None = None
+    session: bool | None = None
+    session_duration: int | None = None
 
 
 class CredentialList(BaseModel):
@@ -412,6 +481,10 @@ class StatusOut(BaseModel):
     watchers: list[WatcherStatus] | None = Field(
         None, description="on the main socket: the open event streams and what each holds"
     )
+    # AWS (issue 21): the STS sessions, summarised as the OAuth refreshes are.
+    aws: OAuthSummary | None = Field(
+        None, description="aws credentials' STS sessions: expiry, next renewal, failures"
+    )
 
 
 # Every code an error envelope may carry: the shared exception tree's, and the one the daemon
@@ -453,7 +526,8 @@ def render_credential(
         "version": credential.version,
     }
     if with_secret:
-        data["secret"] = credential.secret
+        # An aws credential's secret key stays in credd: GET /v1/aws/{name} hands out keys.
+        data["secret"] = None if credential.aws is not None else credential.secret
     if credential.expires_at is not None:  # a secret's (an oauth2 one's comes below)
         data["expires_at"] = format_time(credential.expires_at)
     if credential.refresh_token is not None and "refresh_token" in include:
@@ -483,7 +557,26 @@ def render_credential(
             comment=ssh.comment,
             offered=ssh.offered,
         )
+    if credential.aws is not None:
+        data.update(render_aws(credential.aws))
     return data
+
+
+def render_aws(aws: AWSFields) -> dict[str, Any]:
+    """An aws credential's flat wire fields; the expiry and state are its session's."""
+    expires_at = aws.sts_expires_at if aws.sts_expires_at is not None else aws.expires_at
+    return {
+        "access_key_id": aws.access_key_id,
+        "region": aws.region,
+        "mfa_serial": aws.mfa_serial,
+        "role_arn": aws.role_arn,
+        "session": aws.session,
+        "session_duration": aws.session_duration,
+        "expires_at": _time(expires_at),
+        "status": aws.status,
+        "last_error": aws.last_error,
+        "next_refresh_at": _time(aws.next_refresh_at),
+    }
 
 
 # --- ssh keys (issue 20) -----------------------------------------------------------------------
@@ -582,3 +675,24 @@ class RestoreOut(BaseModel):
 
 class ResetOut(BaseModel):
     moved_to: str | None
+
+
+# --- AWS (issue 21) ---------------------------------------------------------------------------
+
+
+class AWSProcessCredentials(BaseModel):
+    """`GET /v1/aws/{name}`: what AWS's `credential_process` prints, as its docs spell it."""
+
+    Version: Literal[1]
+    AccessKeyId: str
+    SecretAccessKey: str
+    SessionToken: str | None = Field(None, description="for temporary (session) keys")
+    Expiration: datetime | None = Field(None, description="for temporary keys, in UTC")
+
+
+class AWSLoginIn(BaseModel):
+    """The body of `POST /v1/aws/{name}/login`: the MFA device's current code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the six digits the MFA device shows")

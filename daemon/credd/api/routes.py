@@ -12,6 +12,7 @@ from credd_client.errors import InvalidRequest
 
 from .. import __version__
 from ..audit import AuditLog
+from ..aws.routes import aws_router
 from ..operations import CredentialService
 from ..system.peer import peer_in
 from ..views.manager import view_in
@@ -125,6 +126,7 @@ def create_app(service: CredentialService) -> FastAPI:
     app.include_router(views_router(service, ERRORS), prefix="/v1")
     app.include_router(events_router(service), prefix="/v1")
     app.include_router(sshkeys_router(service, ERRORS), prefix="/v1")
+    app.include_router(aws_router(service, ERRORS), prefix="/v1")
     app.add_middleware(Guards)
     return app
 

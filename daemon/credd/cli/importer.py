@@ -4,6 +4,7 @@
     credd import docker                    $DOCKER_CONFIG/config.json or ~/.docker/config.json
     credd import keyring --service S --user U [--service S2 --user U2 ...]
     credd import ssh                       ~/.ssh/id_* (the same as `credd ssh-key import`)
+    credd import aws                       ~/.aws/credentials, ~/.aws/config (import_aws.py)
     credd import PATH                      any of these files, or credd's JSON (detected)
 
 Idempotent: a credential the store already holds with the same value is left alone; one it
@@ -25,7 +26,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from credd_client import Client
@@ -38,7 +39,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
         help="move plaintext credentials (git, docker, keyring, a file) into credd",
-        description="SOURCE is git, docker, keyring (with --service and --user), ssh "
+        description="SOURCE is git, docker, aws, keyring (with --service and --user), ssh "
         "(~/.ssh/id_*, as `credd ssh-key import`) or the path of a git-credentials file, a "
         "docker config.json or a credd JSON file.",
     )
@@ -56,6 +57,11 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--service", action="append", default=[], help="keyring: the service")
     parser.add_argument("--user", action="append", default=[], help="keyring: the username")
+    parser.add_argument(
+        "--no-session",
+        action="store_true",
+        help="aws: `credd aws` hands out the stored keys, not STS session keys",
+    )
     parser.set_defaults(run=run_import)
 
 
@@ -71,6 +77,17 @@ class Source:
     description: str
     entries: list[Entry]
     clear: Callable[[], None]
+    plan: list[str] = field(default_factory=list)  # what clearing changes, for --dry-run
+    notes: list[str] = field(default_factory=list)  # what the user should know
+
+
+def _open(args: argparse.Namespace) -> Source:
+    if (args.service or args.user) and args.source != "keyring":
+        raise InvalidRequest("--service and --user go with `credd import keyring`")
+    try:
+        return open_source(args)
+    except SourceError as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -80,12 +97,7 @@ def run_import(args: argparse.Namespace) -> int:
         return import_keys(
             [], dry_run=args.dry_run, remove_source=args.remove_source, allow_programs=[]
         )
-    if (args.service or args.user) and args.source != "keyring":
-        raise InvalidRequest("--service and --user go with `credd import keyring`")
-    try:
-        source = open_source(args)
-    except SourceError as exc:
-        raise InvalidRequest(str(exc)) from None
+    source = _open(args)
     entries = _first_of_each_name(source.entries)
     print(f"{source.description}: {len(entries)} credential(s)")
     verb = "would " if args.dry_run else ""
@@ -109,6 +121,8 @@ def run_import(args: argparse.Namespace) -> int:
         words = PAST if not args.dry_run else {action: f"to {action}" for action in PAST}
         summary = ", ".join(f"{n} {words[action]}" for action, n in counts.items() if n)
         print(f"{'dry run: ' if args.dry_run else ''}{summary or 'nothing to import'}")
+        for note in source.notes:
+            print(note)
         if not args.remove_source:
             return 0
         if counts["conflict"]:
@@ -119,6 +133,8 @@ def run_import(args: argparse.Namespace) -> int:
             return 1
         if args.dry_run:
             print(f"would clear {source.description}")
+            for change in source.plan:
+                print(f"would {change}")
             return 0
         # The commit was acknowledged, so it is durable; read it back before the source goes.
         held, _ = client.import_credentials(bodies, dry_run=True)
@@ -146,8 +162,14 @@ def _first_of_each_name(entries: list[Entry]) -> list[Entry]:
 
 
 def open_source(args: argparse.Namespace) -> Source:
+    if args.no_session and args.source != "aws":
+        raise SourceError("--no-session goes with `credd import aws`")
     if args.source == "keyring":
         return _keyring_source(args.service, args.user)
+    if args.source == "aws":
+        from .import_aws import aws_source
+
+        return aws_source(session=not args.no_session)
     if args.source == "git":
         return _file_source(os.path.expanduser("~/.git-credentials"), "git")
     if args.source == "docker":

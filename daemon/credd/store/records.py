@@ -16,8 +16,8 @@ from credd_client.errors import InvalidRequest
 
 from .encoded import EncodedForms
 
-Kind = Literal["secret", "oauth2", "ssh-key"]
-KINDS: tuple[Kind, ...] = ("secret", "oauth2", "ssh-key")
+Kind = Literal["secret", "oauth2", "ssh-key", "aws"]
+KINDS: tuple[Kind, ...] = ("secret", "oauth2", "ssh-key", "aws")
 OAuthStatus = Literal["ok", "needs_login", "error"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
@@ -89,6 +89,32 @@ class SSHKeyFields:
 
 
 @dataclass(frozen=True)
+class AWSFields:
+    """The parts of an `aws` credential beyond its secret access key (`Credential.secret`).
+
+    ``session_token`` and ``expires_at`` belong to imported temporary keys. The ``sts_*``
+    fields are the STS session credd hands out instead of the long-lived key; ``status``,
+    ``last_error`` and ``next_refresh_at`` are that session's state, as an oauth2 token's.
+    """
+
+    access_key_id: str
+    session_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    region: str | None = None
+    mfa_serial: str | None = None
+    role_arn: str | None = None
+    session: bool = True
+    session_duration: int | None = None  # seconds; None: 12 h GetSessionToken, 1 h AssumeRole
+    sts_access_key_id: str | None = None
+    sts_secret_access_key: str | None = field(default=None, repr=False)
+    sts_session_token: str | None = field(default=None, repr=False)
+    sts_expires_at: datetime | None = None
+    status: OAuthStatus = "ok"
+    last_error: str | None = None
+    next_refresh_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Credential:
     name: str
     kind: Kind
@@ -113,6 +139,8 @@ class Credential:
     version: int = 1
     # ssh-key: the key itself and how the agent offers it.
     ssh: SSHKeyFields | None = None
+    # AWS (issue 21): an `aws` credential's fields; its secret access key is `secret`.
+    aws: AWSFields | None = None
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -142,22 +170,31 @@ class StoreState:
 
 
 _OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")
+_AWS_TIMES = ("expires_at", "sts_expires_at", "next_refresh_at")
 
 
-def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
-    data = dataclasses.asdict(oauth)
-    for key in _OAUTH_TIMES:
+def _fields_to_dict(fields: OAuthFields | AWSFields, times: tuple[str, ...]) -> dict[str, Any]:
+    data = dataclasses.asdict(fields)
+    for key in times:
         value = data[key]
         data[key] = None if value is None else format_time(value)
     return data
 
 
-def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
+def _times_parsed(data: Mapping[str, Any], times: tuple[str, ...]) -> dict[str, Any]:
     values = dict(data)
-    for key in _OAUTH_TIMES:
+    for key in times:
         if values.get(key) is not None:
             values[key] = parse_time(values[key])
-    return OAuthFields(**values)
+    return values
+
+
+def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
+    return _fields_to_dict(oauth, _OAUTH_TIMES)
+
+
+def _oauth_from_dict(data: Mapping[str, Any]) -> OAuthFields:
+    return OAuthFields(**_times_parsed(data, _OAUTH_TIMES))
 
 
 def _ssh_to_dict(ssh: SSHKeyFields) -> dict[str, Any]:
@@ -196,6 +233,8 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         data["origin"] = credential.origin
     if credential.ssh is not None:
         data["ssh"] = _ssh_to_dict(credential.ssh)
+    if credential.aws is not None:
+        data["aws"] = _fields_to_dict(credential.aws, _AWS_TIMES)
     return data
 
 
@@ -216,6 +255,9 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         origin=data.get("origin"),
         version=int(data.get("version", 1)),  # stored before versions existed: 1
         ssh=None if data.get("ssh") is None else _ssh_from_dict(data["ssh"]),
+        aws=None
+        if data.get("aws") is None
+        else AWSFields(**_times_parsed(data["aws"], _AWS_TIMES)),
     )
 
 

@@ -175,6 +175,13 @@ class Rule(enum.Enum):
 
 CREDENTIAL_ROUTE = "/v1/credentials/{name}"
 REFRESH_ROUTE = "/v1/credentials/{name}/refresh"
+AWS_ROUTE = "/v1/aws/{name}"
+AWS_LOGIN_ROUTE = "/v1/aws/{name}/login"
+# The routes that carry a credential name: (raw prefix, route, POST suffix, that POST's route).
+NAMED_ROUTES = (
+    (CREDENTIALS_PREFIX, CREDENTIAL_ROUTE, REFRESH_SUFFIX, REFRESH_ROUTE),
+    (b"/v1/aws/", AWS_ROUTE, b"/login", AWS_LOGIN_ROUTE),
+)
 
 # Every route of the app, by method and OpenAPI path; a route missing here is forbidden, and
 # tests/unit/test_view_policy.py fails until it has its row.
@@ -205,6 +212,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/ssh-keys/generate"): Rule.FORBIDDEN,
     ("PUT", "/v1/ssh-keys/order"): Rule.FORBIDDEN,
     ("POST", "/v1/ssh-keys/offer"): Rule.FORBIDDEN,
+    # AWS (issue 21): the credential_process keys of a matching name, like a GET; an MFA
+    # login only on the main socket.
+    ("GET", AWS_ROUTE): Rule.READ,
+    ("POST", AWS_LOGIN_ROUTE): Rule.FORBIDDEN,
     ("GET", "/openapi.json"): Rule.FORBIDDEN,  # the app's own, outside the document's paths
 }
 
@@ -243,12 +254,13 @@ def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
 
 def _route_of(method: str, path: bytes) -> tuple[str, str | None]:
     """The table's route of a raw path, and the credential name in it (checked), if any."""
-    if not path.startswith(CREDENTIALS_PREFIX):
-        return path.decode("latin-1"), None
-    rest = path[len(CREDENTIALS_PREFIX) :]
-    if method == "POST" and rest.endswith(REFRESH_SUFFIX):
-        return REFRESH_ROUTE, name_from_raw(rest[: -len(REFRESH_SUFFIX)])
-    return CREDENTIAL_ROUTE, name_from_raw(rest)
+    for prefix, route, suffix, suffixed_route in NAMED_ROUTES:
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if method == "POST" and rest.endswith(suffix):
+                return suffixed_route, name_from_raw(rest[: -len(suffix)])
+            return route, name_from_raw(rest)
+    return path.decode("latin-1"), None
 
 
 def check_write(view: View, stored: Credential | None, new: Credential | None) -> None:

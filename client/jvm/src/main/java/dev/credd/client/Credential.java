@@ -13,7 +13,7 @@ import java.util.Map;
  * newer daemon adds land in {@code extra}. {@link #toString()} shows no secret value.
  *
  * @param name the name, the key of the credential
- * @param kind {@code "secret"}, {@code "oauth2"} or {@code "ssh-key"}
+ * @param kind {@code "secret"}, {@code "oauth2"}, {@code "ssh-key"} or {@code "aws"}
  * @param username the user name, or null
  * @param secret the secret value (for oauth2, the current access token), or null when not returned
  * @param labels the labels, string to string
@@ -39,6 +39,12 @@ import java.util.Map;
  * @param comment ssh-key: the key's comment
  * @param offered ssh-key: whether the agent offers it ({@code ssh-add -d} clears it); null otherwise
  * @param extra fields this client does not know yet
+ * @param accessKeyId aws: the key's id (the keys themselves come from {@code GET /v1/aws/{name}})
+ * @param region aws: the profile's region, or null
+ * @param mfaSerial aws: the MFA device, or null
+ * @param roleArn aws: the role assumed, or null
+ * @param session aws: whether STS session keys are handed out, or null
+ * @param sessionDuration aws: seconds a session lasts, or null for STS's defaults
  */
 public record Credential(
         String name,
@@ -69,9 +75,23 @@ public record Credential(
         String fingerprint,
         String comment,
         Boolean offered,
-        Map<String, Object> extra) {
+        Map<String, Object> extra,
+        // AWS (issue 21)
+        String accessKeyId,
+        String region,
+        String mfaSerial,
+        String roleArn,
+        Boolean session,
+        Long sessionDuration) {
 
     static Credential fromJson(JsonObject json) {
+        // The aws fields are read first: `unread` (extra) is what no field took.
+        String accessKeyId = json.text("access_key_id");
+        String region = json.text("region");
+        String mfaSerial = json.text("mfa_serial");
+        String roleArn = json.text("role_arn");
+        Boolean session = json.optionalBool("session");
+        Long sessionDuration = json.optionalLong("session_duration");
         return new Credential(
                 json.requiredText("name"),
                 json.requiredText("kind"),
@@ -98,7 +118,13 @@ public record Credential(
                 json.text("fingerprint"),
                 json.text("comment"),
                 json.optionalBool("offered"),
-                json.unread());
+                json.unread(),
+                accessKeyId,
+                region,
+                mfaSerial,
+                roleArn,
+                session,
+                sessionDuration);
     }
 
     /**
@@ -119,6 +145,9 @@ public record Credential(
                 + ", origin=" + origin + ", version=" + version
                 + ", publicKey=" + publicKey + ", keyType=" + keyType
                 + ", fingerprint=" + fingerprint + ", comment=" + comment
-                + ", offered=" + offered + "]";
+                + ", offered=" + offered
+                + ", accessKeyId=" + accessKeyId + ", region=" + region + ", mfaSerial=" + mfaSerial
+                + ", roleArn=" + roleArn + ", session=" + session
+                + ", sessionDuration=" + sessionDuration + "]";
     }
 }

@@ -25,6 +25,8 @@ import java.util.List;
  * @param view the view this client talks through, or null on the main socket
  * @param programs whether the daemon can identify its clients' programs, or null from an
  *     older daemon
+ * @param aws the aws credentials' STS sessions, summarised as {@code oauth} is, or null from
+ *     an older daemon
  */
 public record Status(
         long pid,
@@ -42,7 +44,9 @@ public record Status(
         OAuthSummary oauth,
         List<ViewStatus> views,
         ViewStatus view,
-        ProgramIdentity programs) {
+        ProgramIdentity programs,
+        // AWS (issue 21)
+        OAuthSummary aws) {
 
     static Status fromJson(JsonObject json) {
         List<ViewStatus> views = new ArrayList<>();
@@ -53,6 +57,7 @@ public record Status(
         JsonObject programs = json.optionalObject("programs");
         JsonObject store = json.optionalObject("store"); // null through a view
         JsonObject keyBackend = json.optionalObject("key_backend");
+        JsonObject aws = json.optionalObject("aws");
         return new Status(
                 json.requiredLong("pid"),
                 json.requiredText("version"),
@@ -69,6 +74,7 @@ public record Status(
                 OAuthSummary.fromJson(json.object("oauth")),
                 Collections.unmodifiableList(views),
                 view == null ? null : ViewStatus.fromJson(view),
-                programs == null ? null : ProgramIdentity.fromJson(programs));
+                programs == null ? null : ProgramIdentity.fromJson(programs),
+                aws == null ? null : OAuthSummary.fromJson(aws));
     }
 }
