@@ -77,9 +77,13 @@ class Credential(_Record):
         "status",
         "last_error",
         "next_refresh_at",
+        # Kubernetes and OpenID Connect (issue 21)
+        "client_certificate",
+        "id_token",
+        "id_token_expires_at",
         "extra",
     )
-    _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
+    _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "id_token", "extra"})
 
     name: str
     kind: str
@@ -98,6 +102,9 @@ class Credential(_Record):
     status: str | None
     last_error: str | None
     next_refresh_at: str | None
+    client_certificate: str | None
+    id_token: str | None
+    id_token_expires_at: str | None
     extra: dict[str, Any]
 
     def __init__(
@@ -120,6 +127,9 @@ class Credential(_Record):
         status: str | None = None,
         last_error: str | None = None,
         next_refresh_at: str | None = None,
+        client_certificate: str | None = None,
+        id_token: str | None = None,
+        id_token_expires_at: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self._assign(
@@ -140,6 +150,9 @@ class Credential(_Record):
             status=status,
             last_error=last_error,
             next_refresh_at=next_refresh_at,
+            client_certificate=client_certificate,
+            id_token=id_token,
+            id_token_expires_at=id_token_expires_at,
             extra=dict(extra or {}),
         )
 
@@ -275,6 +288,47 @@ class Status(_Record):
             oauth=_object(data, "oauth"),
             raw=data,
         )
+
+
+class KubeCredential(_Record):
+    """What `GET /v1/kube/{name}` answers: a token and its expiry (RFC 3339), or a client
+    certificate and its key (PEM)."""
+
+    __slots__ = ("name", "token", "expires_at", "client_certificate", "client_key")  # noqa: RUF023
+    _hidden_from_repr = frozenset({"token", "client_key"})
+
+    name: str
+    token: str | None
+    expires_at: str | None
+    client_certificate: str | None
+    client_key: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        token: str | None = None,
+        expires_at: str | None = None,
+        client_certificate: str | None = None,
+        client_key: str | None = None,
+    ) -> None:
+        self._assign(
+            name=name,
+            token=token,
+            expires_at=expires_at,
+            client_certificate=client_certificate,
+            client_key=client_key,
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KubeCredential:
+        answer = cls(
+            name=_text(data, "name"),
+            **{key: _optional_text(data, key) for key in cls.__slots__ if key != "name"},
+        )
+        if answer.token is None and (answer.client_certificate is None or not answer.client_key):
+            raise _unexpected("neither a token nor a client certificate and key")
+        return answer
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

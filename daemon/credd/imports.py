@@ -32,6 +32,7 @@ def compare(existing: Credential | None, incoming: Credential, *, overwrite: boo
         existing.kind == incoming.kind
         and existing.secret == incoming.secret
         and (existing.username or None) == (incoming.username or None)
+        and existing.kube == incoming.kube
     ):
         return "unchanged"
     return "replace" if overwrite else "conflict"

@@ -30,6 +30,7 @@ from .access import check_reader
 from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, seal_backup
 from .config import Config
 from .imports import Action, ImportCredentials, NothingToImport
+from .kube.answer import KubeAnswer, kube_answer
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
 from .paths import StatePaths
@@ -213,6 +214,11 @@ class CredentialService:
             raise NotFound(f"no credential named {name!r}")
         check_reader(credential, peer)
         return await self.refresher.fresh(credential)
+
+    async def kube(self, name: str, peer: Peer = UNKNOWN_PEER) -> KubeAnswer:
+        """What `credd kube` answers kubectl, from the credential as a GET serves it."""
+        credential = await self.get(name, peer)
+        return kube_answer(credential, utc_now())
 
     async def put(self, credential: Credential) -> Credential:
         await self._ready()

@@ -12,11 +12,11 @@ import { inspect } from "node:util";
 
 import { ProtocolError } from "./errors";
 
-export type CredentialKind = "secret" | "oauth2";
+export type CredentialKind = "secret" | "oauth2" | "kube";
 export type AuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 export type OAuthStatus = "ok" | "needs_login" | "error";
 /** The secret fields `get` returns only when asked for. */
-export type SecretInclude = "refresh_token" | "client_secret";
+export type SecretInclude = "refresh_token" | "client_secret" | "id_token";
 
 /** One credential (`CredentialOut`). Times are RFC 3339 in UTC. */
 export interface Credential {
@@ -42,6 +42,12 @@ export interface Credential {
   readonly status?: OAuthStatus | null;
   readonly last_error?: string | null;
   readonly next_refresh_at?: string | null;
+  // Kubernetes and OpenID Connect (issue 21)
+  /** kube: a client-certificate user's certificate (PEM); its key is never here. */
+  readonly client_certificate?: string | null;
+  /** oauth2: an OpenID Connect login's ID token, only with `include: ["id_token"]`. */
+  readonly id_token?: string | null;
+  readonly id_token_expires_at?: string | null;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */
@@ -58,6 +64,11 @@ export interface CredentialInput {
   refresh_token?: string;
   expires_at?: string;
   scope?: string;
+  // Kubernetes and OpenID Connect (issue 21)
+  /** kube: a client certificate (PEM); `secret` is then its private key (PEM). */
+  client_certificate?: string;
+  /** oauth2: an OpenID Connect login's ID token. */
+  id_token?: string;
 }
 
 export interface StoreStatus {
@@ -160,8 +171,11 @@ const OPTIONAL_TEXT = [
   "next_refresh_at",
   "created_at",
   "updated_at",
+  "client_certificate",
+  "id_token",
+  "id_token_expires_at",
 ] as const;
-const HIDDEN = new Set(["secret", "client_secret", "refresh_token"]);
+const HIDDEN = new Set(["secret", "client_secret", "refresh_token", "id_token"]);
 
 /** Decode one credential object of the daemon's answer. */
 export function credentialFromJson(data: unknown): Credential {

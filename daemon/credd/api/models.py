@@ -14,11 +14,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from credd_client.errors import wire_codes
 
+from ..kube.material import check_kube_body
+from ..oauth.idtoken import jwt_expiry
 from ..store.records import (
     MAX_NAME_LENGTH,
     AuthMethod,
     Credential,
     Kind,
+    KubeFields,
     OAuthFields,
     OAuthStatus,
     Registration,
@@ -33,10 +36,12 @@ MAX_PROGRAM_LENGTH = 4096
 # a UNC path \\server\share\tool.exe): the forms the kernels report a program's image in.
 _ABSOLUTE_PROGRAM = re.compile(r"/|[A-Za-z]:\\|\\\\")
 
-SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
+SECRET_INCLUDES = frozenset({"refresh_token", "client_secret", "id_token"})
 # What a `secret` may carry of the oauth2 fields: git's password_expiry_utc and
 # oauth_refresh_token, kept for the helper that minted the password.
 SECRET_EXPIRY_FIELDS = frozenset({"expires_at", "refresh_token"})
+MAX_ID_TOKEN = 64 * 1024
+MAX_CERTIFICATE = 64 * 1024
 
 
 class OAuthFieldsIn(BaseModel):
@@ -47,6 +52,7 @@ class OAuthFieldsIn(BaseModel):
     refresh_token: str | None = None
     expires_at: AwareDatetime | None = None
     scope: str | None = Field(None, max_length=4096)
+    id_token: str | None = Field(None, min_length=1, max_length=MAX_ID_TOKEN)
 
 
 class CredentialIn(OAuthFieldsIn):
@@ -63,6 +69,12 @@ class CredentialIn(OAuthFieldsIn):
         max_length=MAX_PROGRAMS,
         description="absolute paths of the executables allowed to read the secret "
         "(/usr/bin/git; on Windows C:\\...\\git.exe); empty: any program of this user",
+    )
+    # Kubernetes (issue 21)
+    client_certificate: str | None = Field(
+        None,
+        max_length=MAX_CERTIFICATE,
+        description="kube: a client certificate (PEM); the secret is then its private key (PEM)",
     )
 
     @model_validator(mode="after")
@@ -88,8 +100,12 @@ class CredentialIn(OAuthFieldsIn):
             for name in OAuthFieldsIn.model_fields
             if getattr(self, name) is not None and name not in SECRET_EXPIRY_FIELDS
         ]
-        if self.kind == "secret" and oauth_given:
-            raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not 'secret'")
+        if self.kind != "oauth2" and oauth_given:
+            raise ValueError(f"{', '.join(oauth_given)} belong to kind 'oauth2', not {self.kind!r}")
+        if self.kind == "kube":
+            check_kube_body(self.secret, self.client_certificate, self.expires_at)
+        elif self.client_certificate is not None:
+            raise ValueError(f"client_certificate belongs to kind 'kube', not {self.kind!r}")
         if self.kind == "oauth2" and (self.token_endpoint is None or self.client_id is None):
             raise ValueError("an oauth2 credential needs token_endpoint and client_id")
         return self
@@ -108,7 +124,13 @@ class CredentialIn(OAuthFieldsIn):
                 refresh_token=self.refresh_token,
                 expires_at=self.expires_at,
                 scope=self.scope,
+                id_token=self.id_token,
+                id_token_expires_at=None if self.id_token is None else jwt_expiry(self.id_token),
             )
+        kube = None
+        if self.kind == "kube":
+            kube = KubeFields(client_certificate=self.client_certificate)
+        plain = oauth is None and kube is None
         return Credential(
             name=name,
             kind=self.kind,
@@ -117,8 +139,9 @@ class CredentialIn(OAuthFieldsIn):
             labels=self.labels,
             oauth=oauth,
             allowed_programs=tuple(dict.fromkeys(self.allowed_programs)),
-            expires_at=self.expires_at if oauth is None else None,
-            refresh_token=self.refresh_token if oauth is None else None,
+            expires_at=self.expires_at if plain else None,
+            refresh_token=self.refresh_token if plain else None,
+            kube=kube,
         )
 
 
@@ -186,6 +209,12 @@ class CredentialOut(BaseModel):
     status: OAuthStatus | None = None
     last_error: str | None = None
     next_refresh_at: datetime | None = None
+    # Kubernetes and OpenID Connect (issue 21)
+    client_certificate: str | None = Field(
+        None, description="kube: the client certificate (PEM); its key is never rendered here"
+    )
+    id_token: str | None = Field(None, description="oauth2: the ID token, with include=id_token")
+    id_token_expires_at: datetime | None = None
 
 
 class CredentialList(BaseModel):
@@ -406,7 +435,7 @@ def render_credential(
         "created_at": format_time(credential.created_at),
         "updated_at": format_time(credential.updated_at),
     }
-    if with_secret:
+    if with_secret and not credential.holds_private_key:
         data["secret"] = credential.secret
     if credential.expires_at is not None:  # a secret's (an oauth2 one's comes below)
         data["expires_at"] = format_time(credential.expires_at)
@@ -428,7 +457,29 @@ def render_credential(
             data["client_secret"] = oauth.client_secret
         if "refresh_token" in include:
             data["refresh_token"] = oauth.refresh_token
+        if oauth.id_token_expires_at is not None:
+            data["id_token_expires_at"] = format_time(oauth.id_token_expires_at)
+        if "id_token" in include:
+            data["id_token"] = oauth.id_token
+    if credential.kube is not None and credential.kube.client_certificate is not None:
+        data["client_certificate"] = credential.kube.client_certificate
     return data
+
+
+# --- Kubernetes (issue 21) -------------------------------------------------------------------
+
+
+class KubeOut(BaseModel):
+    """What `GET /v1/kube/{name}` answers: a token and its expiry, or a client certificate
+    and its key, for `credd kube` to put in an ExecCredential."""
+
+    name: str
+    token: str | None = Field(
+        description="a kube token, an OIDC login's ID token, an access token or a secret"
+    )
+    expires_at: datetime | None = Field(description="when the token stops working")
+    client_certificate: str | None = Field(description="PEM, for a client-certificate user")
+    client_key: str | None = Field(description="PEM, the certificate's private key")
 
 
 # --- recovery --------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from credd_client.errors import InvalidRequest
 
 from .encoded import EncodedForms
 
-Kind = Literal["secret", "oauth2"]
-KINDS: tuple[Kind, ...] = ("secret", "oauth2")
+Kind = Literal["secret", "oauth2", "kube"]
+KINDS: tuple[Kind, ...] = ("secret", "oauth2", "kube")
 OAuthStatus = Literal["ok", "needs_login", "error"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
@@ -70,6 +70,19 @@ class OAuthFields:
     # Set, durably, before a refresh token is sent; cleared with the result. Found set at
     # start, it means credd stopped with a refresh in flight: its outcome is unknown.
     refresh_started_at: datetime | None = None
+    # OpenID Connect: the ID token of the last answer that carried one, kept through
+    # refreshes that do not (Kubernetes checks it, not the access token), and its `exp`.
+    id_token: str | None = field(default=None, repr=False)
+    id_token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KubeFields:
+    """A Kubernetes user beyond its secret. A token user has no certificate and its token is
+    the secret; a client-certificate user keeps its certificate (PEM) here and its private
+    key (PEM) as the secret, which no listing or `GET` of the credential renders."""
+
+    client_certificate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,13 @@ class Credential:
     # credential keeps its own in `oauth`.
     expires_at: datetime | None = None
     refresh_token: str | None = field(default=None, repr=False)
+    # Kubernetes (issue 21): set on every `kube` credential, None on the other kinds.
+    kube: KubeFields | None = None
+
+    @property
+    def holds_private_key(self) -> bool:
+        """The secret is a private key: served only to the command that needs it."""
+        return self.kube is not None and self.kube.client_certificate is not None
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -117,7 +137,7 @@ class StoreState:
     encoded: EncodedForms = field(default_factory=EncodedForms, compare=False, repr=False)
 
 
-_OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")
+_OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at", "id_token_expires_at")
 
 
 def _oauth_to_dict(oauth: OAuthFields) -> dict[str, Any]:
@@ -154,6 +174,8 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         data["expires_at"] = format_time(credential.expires_at)
     if credential.refresh_token is not None:
         data["refresh_token"] = credential.refresh_token
+    if credential.kube is not None:
+        data["kube"] = dataclasses.asdict(credential.kube)
     return data
 
 
@@ -171,6 +193,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         allowed_programs=tuple(str(path) for path in data.get("allowed_programs") or ()),
         expires_at=None if data.get("expires_at") is None else parse_time(data["expires_at"]),
         refresh_token=data.get("refresh_token"),
+        kube=None if data.get("kube") is None else KubeFields(**data["kube"]),
     )
 
 

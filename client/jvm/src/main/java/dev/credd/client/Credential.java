@@ -13,7 +13,7 @@ import java.util.Map;
  * newer daemon adds land in {@code extra}. {@link #toString()} shows no secret value.
  *
  * @param name the name, the key of the credential
- * @param kind {@code "secret"} or {@code "oauth2"}
+ * @param kind {@code "secret"}, {@code "oauth2"} or {@code "kube"}
  * @param username the user name, or null
  * @param secret the secret value (for oauth2, the current access token), or null when not returned
  * @param labels the labels, string to string
@@ -31,6 +31,9 @@ import java.util.Map;
  * @param lastError oauth2: the last refresh error, or null
  * @param nextRefreshAt oauth2: when the daemon refreshes next, or null
  * @param extra fields this client does not know yet
+ * @param clientCertificate kube: a client-certificate user's certificate (PEM); its key is never here
+ * @param idToken oauth2: an OpenID Connect login's ID token, only when asked for
+ * @param idTokenExpiresAt oauth2: when that ID token expires, or null
  */
 public record Credential(
         String name,
@@ -51,9 +54,17 @@ public record Credential(
         String status,
         String lastError,
         Instant nextRefreshAt,
-        Map<String, Object> extra) {
+        Map<String, Object> extra,
+        // Kubernetes and OpenID Connect (issue 21)
+        String clientCertificate,
+        String idToken,
+        Instant idTokenExpiresAt) {
 
     static Credential fromJson(JsonObject json) {
+        // Read before unread(), which collects the keys left over.
+        String clientCertificate = json.text("client_certificate");
+        String idToken = json.text("id_token");
+        Instant idTokenExpiresAt = json.instant("id_token_expires_at");
         return new Credential(
                 json.requiredText("name"),
                 json.requiredText("kind"),
@@ -73,12 +84,15 @@ public record Credential(
                 json.text("status"),
                 json.text("last_error"),
                 json.instant("next_refresh_at"),
-                json.unread());
+                json.unread(),
+                clientCertificate,
+                idToken,
+                idTokenExpiresAt);
     }
 
     /**
      * The fields without the secret values ({@code secret}, {@code clientSecret},
-     * {@code refreshToken}) and without {@code extra}, which may hold one.
+     * {@code refreshToken}, {@code idToken}) and without {@code extra}, which may hold one.
      *
      * @return a description safe to log
      */
@@ -90,6 +104,7 @@ public record Credential(
                 + ", tokenEndpoint=" + tokenEndpoint + ", clientId=" + clientId
                 + ", tokenEndpointAuthMethod=" + tokenEndpointAuthMethod
                 + ", expiresAt=" + expiresAt + ", scope=" + scope + ", status=" + status
-                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt + "]";
+                + ", lastError=" + lastError + ", nextRefreshAt=" + nextRefreshAt
+                + ", idTokenExpiresAt=" + idTokenExpiresAt + "]";
     }
 }
