@@ -31,6 +31,8 @@ def self_signed(common_name: str, *, server: bool = False) -> CertifiedKey:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
+        # Its own issuer: a server trusts a self-signed client certificate as a CA.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
     )
     if server:
         import ipaddress

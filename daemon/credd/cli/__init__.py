@@ -33,6 +33,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "audit": ("audit",),
     "recovery": ("backup", "restore", "reset"),
     "views": ("view", "ssh"),
+    "kube": ("kube",),
 }
 
 

