@@ -3,6 +3,7 @@
     credd import git                       ~/.git-credentials
     credd import docker                    $DOCKER_CONFIG/config.json or ~/.docker/config.json
     credd import keyring --service S --user U [--service S2 --user U2 ...]
+    credd import kube                      $KUBECONFIG or ~/.kube/config (see import_kube.py)
     credd import PATH                      any of these files, or credd's JSON (detected)
 
 Idempotent: a credential the store already holds with the same value is left alone; one it
@@ -24,7 +25,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from credd_client import Client
@@ -37,8 +38,8 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
         help="move plaintext credentials (git, docker, keyring, a file) into credd",
-        description="SOURCE is git, docker, keyring (with --service and --user) or the path of "
-        "a git-credentials file, a docker config.json or a credd JSON file.",
+        description="SOURCE is git, docker, kube, keyring (with --service and --user) or the "
+        "path of a git-credentials file, a docker config.json or a credd JSON file.",
     )
     parser.add_argument("source", metavar="SOURCE")
     parser.add_argument(
@@ -69,6 +70,8 @@ class Source:
     description: str
     entries: list[Entry]
     clear: Callable[[], None]
+    notes: list[str] = field(default_factory=list)  # printed first: warnings, advice
+    preview: list[str] = field(default_factory=list)  # what clearing would change, no values
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -80,6 +83,8 @@ def run_import(args: argparse.Namespace) -> int:
         raise InvalidRequest(str(exc)) from None
     entries = _first_of_each_name(source.entries)
     print(f"{source.description}: {len(entries)} credential(s)")
+    for note in source.notes:
+        print(note)
     verb = "would " if args.dry_run else ""
     counts = {"add": 0, "replace": 0, "unchanged": 0, "conflict": 0}
     bodies = [{**entry.body, "name": entry.name} for entry in entries]
@@ -110,12 +115,14 @@ def run_import(args: argparse.Namespace) -> int:
             )
             return 1
         if args.dry_run:
-            print(f"would clear {source.description}")
+            for line in source.preview or [f"would clear {source.description}"]:
+                print(line)
             return 0
         # The commit was acknowledged, so it is durable; read it back before the source goes.
         held, _ = client.import_credentials(bodies, dry_run=True)
+        listed = {c.name: c for c in client.list()}
         for entry, (_, action) in zip(entries, held, strict=True):
-            if action != "unchanged":
+            if action != "unchanged" and not _refreshed_since(entry, listed.get(entry.name)):
                 print(f"credd: {entry.name} did not reach the store; the source is kept")
                 return 1
     try:
@@ -129,6 +136,19 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refreshed_since(entry: Entry, stored: Any) -> bool:
+    """An oauth2 credential the daemon refreshed between the import and its read-back (an
+    expired ID token is refreshed at once): the same grant, with new tokens."""
+    body = entry.body
+    return (
+        body.get("kind") == "oauth2"
+        and stored is not None
+        and stored.kind == "oauth2"
+        and (stored.token_endpoint, stored.client_id)
+        == (body.get("token_endpoint"), body.get("client_id"))
+    )
+
+
 def _first_of_each_name(entries: list[Entry]) -> list[Entry]:
     """One entry per name: the first, as git's credential-store answers with the first line."""
     seen: dict[str, Entry] = {}
@@ -140,6 +160,8 @@ def _first_of_each_name(entries: list[Entry]) -> list[Entry]:
 def open_source(args: argparse.Namespace) -> Source:
     if args.source == "keyring":
         return _keyring_source(args.service, args.user)
+    if args.source == "kube":
+        return _kube_source()
     if args.source == "git":
         return _file_source(os.path.expanduser("~/.git-credentials"), "git")
     if args.source == "docker":
@@ -149,6 +171,19 @@ def open_source(args: argparse.Namespace) -> Source:
             return _new_docker_config(path)
         return _file_source(path, "docker")
     return _file_source(os.path.abspath(os.path.expanduser(args.source)), None)
+
+
+def _kube_source() -> Source:
+    from .import_kube import KubeImport
+
+    kube = KubeImport(os.environ)
+    return Source(
+        kube.description,
+        kube.entries,
+        lambda: kube.clear(_check_unchanged, _replace_file),
+        notes=kube.notes,
+        preview=kube.preview,
+    )
 
 
 def _file_source(path: str, kind: str | None) -> Source:
