@@ -169,3 +169,135 @@ def test_a_locked_credd_says_to_unlock_and_exits_1(
     unlocked = credd(env, "unlock")
     assert unlocked.returncode == 0, unlocked.stderr
     assert credd(env, "kube", "kube:nobody").returncode == 4
+
+
+def kubeconfig_with_users(api: KubeAPI, users: str, current: str = "alice") -> str:
+    return cluster(api) + (
+        "contexts:\n"
+        "- name: alice\n"
+        "  context: {cluster: test, user: alice}\n"
+        "- name: bob\n"
+        "  context: {cluster: test, user: bob}\n"
+        f"current-context: {current}\n"
+        "users:\n" + users
+    )
+
+
+def test_import_kube_moves_users_in_and_kubectl_keeps_working(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], api: KubeAPI, kubectl: str
+) -> None:
+    env = headless_credd_env
+    home = Path(env["HOME"])
+    pair = self_signed("bob")
+    config = home / ".kube" / "config"
+    config.parent.mkdir()
+    (config.parent / "bob.crt").write_text(pair.certificate_pem)  # relative to the config
+    (config.parent / "bob.key").write_text(pair.key_pem)
+    api.accept_token("alice-t0ken")
+    api.accept_certificate(pair.certificate_pem)
+    users = (
+        "- name: alice\n"
+        "  user:\n"
+        "    token: alice-t0ken  # from the cloud console\n"
+        "- name: bob\n"
+        "  user:\n"
+        "    client-certificate: bob.crt\n"
+        "    client-key: bob.key\n"
+        "- name: carol\n"
+        "  user: {username: carol, password: carol-pa55}\n"
+    )
+    original = kubeconfig_with_users(api, users)
+    config.write_text(original)
+    config.chmod(0o640)
+    for context in ("alice", "bob"):
+        before = run_kubectl(kubectl, env, config, "--context", context, "get", "--raw", "/api")
+        assert before.returncode == 0, before.stderr
+
+    dry = credd(env, "import", "kube", "--dry-run", "--remove-source")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would rewrite {config}: users[0] (alice) to: exec: {{apiVersion: {V1}" in dry.stdout
+    assert f"command: {credd_path(env)}, args: [kube, kube:alice]" in dry.stdout
+    assert "users[2] (carol) signs in with a password" in dry.stdout
+    assert "dry run: 2 to add" in dry.stdout
+    assert config.read_text() == original
+    assert "t0ken" not in dry.stdout + dry.stderr
+    assert "pa55" not in dry.stdout + dry.stderr
+
+    done = credd(env, "import", "kube", "--remove-source")
+    assert done.returncode == 0, done.stderr
+    rewritten = config.read_text()
+    assert "alice-t0ken" not in rewritten
+    assert "bob.key" not in rewritten
+    assert "carol-pa55" in rewritten  # left, with the warning
+    assert "Never  # from the cloud console\n" in rewritten  # comments are kept
+    assert rewritten.startswith(original[: original.index("- name: alice")])
+    assert config.stat().st_mode & 0o777 == 0o640
+    assert not list(config.parent.glob("*.credd-*"))
+
+    api.seen.clear()
+    for context in ("alice", "bob"):
+        after = run_kubectl(kubectl, env, config, "--context", context, "get", "--raw", "/api")
+        assert after.returncode == 0, after.stderr
+    assert api.seen == ["token", "certificate"]
+
+
+def test_import_kube_rewrites_each_user_in_the_file_that_defines_it(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], api: KubeAPI, kubectl: str
+) -> None:
+    env = headless_credd_env
+    home = Path(env["HOME"])
+    api.accept_token("alice-t0ken")
+    api.accept_token("bob-t0ken")
+    first = home / "a.yaml"
+    second = home / "b.yaml"
+    first.write_text(kubeconfig_with_users(api, "- name: alice\n  user: {token: alice-t0ken}\n"))
+    second_text = (
+        "users:\n"
+        "- name: bob\n"
+        "  user:\n"
+        "    token: bob-t0ken\n"
+        "- name: alice  # shadowed by a.yaml's: kubectl never reads it\n"
+        "  user:\n"
+        "    token: stale\n"
+    )
+    second.write_text(second_text)
+    env = {**env, "KUBECONFIG": f"{first}:{second}"}
+    done = credd(env, "import", "kube", "--remove-source")
+    assert done.returncode == 0, done.stderr
+    assert "alice-t0ken" not in first.read_text()
+    assert "bob-t0ken" not in second.read_text()
+    assert "token: stale" in second.read_text()
+    for context in ("alice", "bob"):  # KUBECONFIG merges the two files
+        after = subprocess.run(
+            [kubectl, "--context", context, "get", "--raw", "/api"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert after.returncode == 0, after.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "users:\n- name: alice\n  user: {token: s3cret\n",
+        'users:\n- name: "al\\u0007ice"\n  user: {token: s3cret}\n',
+        "users:\n- name: alice\n  user: {client-key-data: not-base64!, token2: s3cret}\n",
+        "users:\n- name: alice\n  user: {client-key: /nonexistent/key, token2: s3cret}\n",
+        "users: s3cret\n",
+    ],
+)
+def test_a_bad_kubeconfig_is_a_clear_error_and_stays_byte_for_byte(
+    headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], text: str
+) -> None:
+    env = headless_credd_env
+    config = Path(env["HOME"]) / "kubeconfig"
+    config.write_text(text)
+    done = credd({**env, "KUBECONFIG": str(config)}, "import", "kube", "--remove-source")
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.startswith(f"credd: {config}: ")
+    assert "s3cret" not in done.stdout + done.stderr
+    assert config.read_text() == text
+    assert credd(env, "list").stdout == ""
