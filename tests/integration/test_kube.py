@@ -8,16 +8,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from credd_client import Client
+from tests.integration.test_oauth import login
 from tests.support.certs import self_signed
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
 from tests.support.kube_api import KubeAPI
-from tests.support.requirements import require_program
+from tests.support.oauth_server import SERVER_DIR, OAuthServer
+from tests.support.requirements import require_path, require_program
 
 pytestmark = pytest.mark.integration
 
@@ -301,3 +305,111 @@ def test_a_bad_kubeconfig_is_a_clear_error_and_stays_byte_for_byte(
     assert "s3cret" not in done.stdout + done.stderr
     assert config.read_text() == text
     assert credd(env, "list").stdout == ""
+
+
+# --- OpenID Connect: the ID token, fresh across its lifetimes ----------------------------------
+
+TOKEN_TTL = 6  # seconds, of the access and the ID tokens
+LIFETIMES = 3
+
+
+@pytest.fixture
+def oidc_issuer() -> Iterator[OAuthServer]:
+    node = require_program("node")
+    require_path(SERVER_DIR / "node_modules" / "oidc-provider", "oidc-provider (npm ci)")
+    with OAuthServer(node, access_token_ttl=TOKEN_TTL, id_token_ttl=TOKEN_TTL) as server:
+        yield server
+
+
+@pytest.fixture
+def oidc_daemon(headless_credd_env: dict[str, str]) -> Iterator[DaemonProcess]:
+    """A daemon that refreshes a second before expiry: a login's tokens then stay unspent
+    for most of a lifetime, long enough to copy them into a kubeconfig."""
+    home = Path(headless_credd_env["CREDD_HOME"])
+    home.mkdir(mode=0o700, parents=True)
+    (home / "config.toml").write_text("refresh_margin = 1\n")
+    with DaemonProcess(home, Path(headless_credd_env["CREDD_SOCKET"]), headless_credd_env) as d:
+        yield d
+        if not d.stopped:
+            assert d.stop() == 0, d.log_text()
+
+
+def kubectl_across_lifetimes(kubectl: str, env: dict[str, str], config: Path, api: KubeAPI) -> None:
+    """kubectl keeps working for several ID token lifetimes, each call with a valid one."""
+    api.seen.clear()
+    api.oidc_tokens.clear()
+    deadline = time.monotonic() + LIFETIMES * TOKEN_TTL + 1
+    while time.monotonic() < deadline:
+        done = run_kubectl(kubectl, env, config, "get", "--raw", "/api")
+        assert done.returncode == 0, done.stderr
+        time.sleep(0.5)
+    assert set(api.seen) == {"oidc:alice"}
+    assert len(set(api.oidc_tokens)) >= LIFETIMES
+
+
+def test_kubectl_keeps_working_with_an_oidc_login_across_id_token_lifetimes(
+    oidc_daemon: DaemonProcess,
+    headless_credd_env: dict[str, str],
+    oidc_issuer: OAuthServer,
+    api: KubeAPI,
+    kubectl: str,
+) -> None:
+    env = headless_credd_env
+    logged_in = login(env, "kube:oidc", oidc_issuer.issuer)
+    assert logged_in.returncode == 0, logged_in.stderr
+    with Client(env["CREDD_SOCKET"]) as client:
+        credential = client.get("kube:oidc")
+    assert credential.client_id is not None
+    assert credential.id_token_expires_at is not None
+    assert credential.id_token is None  # only when asked for
+    api.accept_oidc(oidc_issuer.issuer, credential.client_id)
+    config = Path(env["HOME"]) / "kubeconfig"
+    config.write_text(exec_kubeconfig(api, env, "kube:oidc"))
+    kubectl_across_lifetimes(kubectl, env, config, api)
+    assert not any(token in oidc_daemon.log_text() for token in api.oidc_tokens)
+
+
+def test_import_kube_takes_an_oidc_refresh_token_and_keeps_it_fresh(
+    oidc_daemon: DaemonProcess,
+    headless_credd_env: dict[str, str],
+    oidc_issuer: OAuthServer,
+    api: KubeAPI,
+    kubectl: str,
+) -> None:
+    """kubectl's own oidc auth-provider once held these (kubelogin's setup): the login is
+    made through credd here only to get real tokens, then forgotten by credd."""
+    env = headless_credd_env
+    logged_in = login(env, "elsewhere", oidc_issuer.issuer)
+    assert logged_in.returncode == 0, logged_in.stderr
+    with Client(env["CREDD_SOCKET"]) as client:
+        tokens = client.get("elsewhere", include=("refresh_token", "client_secret", "id_token"))
+        client.delete("elsewhere")
+    assert tokens.refresh_token is not None
+    assert tokens.id_token is not None
+    api.accept_oidc(oidc_issuer.issuer, str(tokens.client_id))
+    provider = {
+        "client-id": tokens.client_id,
+        "id-token": tokens.id_token,
+        "refresh-token": tokens.refresh_token,
+        "idp-issuer-url": oidc_issuer.issuer,
+    }
+    if tokens.client_secret:
+        provider["client-secret"] = tokens.client_secret
+    config = Path(env["HOME"]) / ".kube" / "config"
+    config.parent.mkdir()
+    config.write_text(
+        kubeconfig_with_users(
+            api,
+            "- name: alice\n"
+            "  user:\n"
+            "    auth-provider:\n"
+            "      name: oidc\n"
+            f"      config: {json.dumps(provider)}\n",
+        )
+    )
+    done = credd(env, "import", "kube", "--remove-source")
+    assert done.returncode == 0, done.stderr
+    assert "add           kube:alice" in done.stdout
+    assert tokens.refresh_token not in config.read_text()
+    assert tokens.id_token not in config.read_text()
+    kubectl_across_lifetimes(kubectl, env, config, api)
