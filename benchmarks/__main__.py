@@ -13,6 +13,7 @@ from . import (
     importing,
     imports,
     jvm_client,
+    kube,
     latency,
     node_client,
     oauth,
@@ -39,6 +40,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("OAuth", oauth.run),
     ("views", views.run),
     ("imports", imports.run),
+    ("Kubernetes", kube.run),
 )
 
 

@@ -57,6 +57,11 @@ def run_get(args: argparse.Namespace) -> int:
         credential = client.get(args.name)
     if args.json:
         print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
+    elif credential.secret is None:  # a private key, served only to the command using it
+        raise InvalidRequest(
+            f"{args.name} holds a Kubernetes client key, which `credd get` does not print; "
+            f"`credd kube {args.name}` answers kubectl"
+        )
     else:
         print(credential.secret)
     return 0
