@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from credd.api.audit import classify as classify_request
 from credd.api.models import CredentialIn, render_credential
 from credd.kube.answer import kube_answer
 from credd.oauth import schedule
@@ -24,7 +25,9 @@ from credd.store.records import (
     credential_from_dict,
     credential_to_dict,
 )
-from credd_client.errors import RefreshFailed
+from credd_client.cli.kube import ExecInfoError, exec_credential, requested_version
+from credd_client.errors import ProtocolError, RefreshFailed
+from credd_client.models import KubeCredential
 from tests.support.certs import self_signed
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -161,3 +164,59 @@ def test_the_refresh_comes_before_whichever_token_dies_first() -> None:
     assert schedule.renew_by(soon, later) == soon
     assert schedule.renew_by(None, soon) == soon
     assert schedule.renew_by(later, None) == later
+
+
+def test_credd_kube_reads_are_audited_with_their_name() -> None:
+    assert classify_request("GET", b"/v1/kube/kube%3Aalice") == ("kube", "kube:alice")
+    assert classify_request("PUT", b"/v1/kube/x") == ("unknown", "x")
+
+
+@pytest.mark.parametrize(
+    ("exec_info", "version"),
+    [
+        (None, "client.authentication.k8s.io/v1"),
+        ("", "client.authentication.k8s.io/v1"),
+        (
+            '{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",'
+            ' "spec": {"interactive": false}}',
+            "client.authentication.k8s.io/v1beta1",
+        ),
+    ],
+)
+def test_the_plugin_answers_the_version_asked(exec_info: str | None, version: str) -> None:
+    assert requested_version(exec_info) == version
+
+
+@pytest.mark.parametrize(
+    ("exec_info", "message"),
+    [
+        ("{", "not JSON"),
+        ('{"apiVersion": "client.authentication.k8s.io/v1"}', "not an ExecCredential request"),
+        ('{"apiVersion": "v2", "kind": "ExecCredential"}', 'apiVersion "v2"; credd kube answers'),
+        ('{"kind": "ExecCredential"}', "apiVersion none"),
+    ],
+)
+def test_the_plugin_refuses_what_it_cannot_answer(exec_info: str, message: str) -> None:
+    with pytest.raises(ExecInfoError, match=message):
+        requested_version(exec_info)
+
+
+def test_the_exec_credential_for_a_token_and_for_a_certificate() -> None:
+    token = KubeCredential.from_json(
+        {"name": "n", "token": "t", "expires_at": "2026-01-02T03:04:05.678901Z"}
+    )
+    assert exec_credential("v", token)["status"] == {
+        "token": "t",
+        "expirationTimestamp": "2026-01-02T03:04:05Z",
+    }
+    certificate = KubeCredential.from_json(
+        {"name": "n", "client_certificate": "C", "client_key": "K", "token": None}
+    )
+    assert exec_credential("v", certificate) == {
+        "apiVersion": "v",
+        "kind": "ExecCredential",
+        "status": {"clientCertificateData": "C", "clientKeyData": "K"},
+    }
+    assert "'K'" not in repr(certificate)
+    with pytest.raises(ProtocolError, match="neither a token nor"):
+        KubeCredential.from_json({"name": "n", "client_certificate": "C"})
