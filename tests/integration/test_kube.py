@@ -392,6 +392,7 @@ def test_import_kube_takes_an_oidc_refresh_token_and_keeps_it_fresh(
         "id-token": tokens.id_token,
         "refresh-token": tokens.refresh_token,
         "idp-issuer-url": oidc_issuer.issuer,
+        "idp-certificate-authority-data": "Q0E=",
     }
     if tokens.client_secret:
         provider["client-secret"] = tokens.client_secret
@@ -410,6 +411,7 @@ def test_import_kube_takes_an_oidc_refresh_token_and_keeps_it_fresh(
     done = credd(env, "import", "kube", "--remove-source")
     assert done.returncode == 0, done.stderr
     assert "add           kube:alice" in done.stdout
+    assert "names its issuer's certificate authority" in done.stdout
     assert tokens.refresh_token not in config.read_text()
     assert tokens.id_token not in config.read_text()
     kubectl_across_lifetimes(kubectl, env, config, api)

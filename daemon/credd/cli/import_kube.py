@@ -80,6 +80,13 @@ class KubeImport:
             new = exec_user(command, user.credential_name)
             replacements.setdefault(config.path, {})[user.index] = new
             self.preview.append(f"would rewrite {where} to: {_one_line(new)}")
+            provider = user.fields.get("auth-provider")
+            settings = provider.get("config") if isinstance(provider, dict) else None
+            if isinstance(settings, dict) and any("certificate-authority" in k for k in settings):
+                self.notes.append(
+                    f"warning: {where} names its issuer's certificate authority, which credd "
+                    "does not carry over: its refreshes trust the system's CAs"
+                )
             for key in ("client-certificate", "client-key"):
                 if isinstance(user.fields.get(key), str):
                     self.notes.append(
