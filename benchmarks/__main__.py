@@ -14,6 +14,7 @@ from . import (
     importing,
     imports,
     jvm_client,
+    kube,
     latency,
     node_client,
     oauth,
@@ -43,6 +44,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("change events", events.run),
     ("SSH agent", ssh_agent.run),
     ("imports", imports.run),
+    ("Kubernetes", kube.run),
 )
 
 

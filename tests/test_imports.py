@@ -71,9 +71,12 @@ def test_import_pulls_in_nothing_heavy() -> None:
     assert {name.partition(".")[0] for name in gained} & FORBIDDEN == set()
 
 
-@pytest.mark.parametrize("helper", ["credd_client.git_helper", "credd_client.docker_helper"])
+@pytest.mark.parametrize(
+    "helper", ["credd_client.git_helper", "credd_client.docker_helper", "credd_client.cli.kube"]
+)
 def test_credential_helpers_stay_light(helper: str) -> None:
-    """git runs its helper on every fetch: standard library only, nothing heavy."""
+    """git runs its helper on every fetch, kubectl its exec plugin on every start: standard
+    library only, nothing heavy."""
     gained = modules_gained_by_importing_the_client(helper)
     roots = {name.partition(".")[0] for name in gained}
     assert roots - set(sys.stdlib_module_names) == {"credd_client"}

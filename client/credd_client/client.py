@@ -14,7 +14,7 @@ import os
 from ._paths import socket_path as default_socket_path
 from ._transport import NoDaemon, UnixTransport
 from .errors import CreddError, InvalidRequest, ProtocolError, error_for_code
-from .models import Credential, Status
+from .models import Credential, KubeCredential, Status
 
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
 if TYPE_CHECKING:
@@ -116,6 +116,17 @@ class Client:
         if secret is None:
             raise ProtocolError("unexpected answer from the daemon: no secret")
         return secret
+
+    def kube(self, name: str) -> KubeCredential:
+        """What a Kubernetes exec credential plugin answers: a fresh token and its expiry
+        (for an OpenID Connect login, its ID token), or a client certificate and its key."""
+        if not name:
+            raise InvalidRequest("a credential name cannot be empty")
+        try:
+            target = "/v1/kube/" + encode_path_segment(name)
+        except UnicodeEncodeError:
+            raise InvalidRequest("a credential name must be valid Unicode text") from None
+        return KubeCredential.from_json(self._call("GET", target))
 
     def put(self, name: str, body: Mapping[str, Any]) -> Credential:
         """Create or replace a credential; ``body`` is the credential as the API's JSON."""

@@ -81,6 +81,10 @@ class Credential(_Record):
         "origin",
         # Change events (issue 22)
         "version",
+        # Kubernetes and OpenID Connect (issue 21)
+        "client_certificate",
+        "id_token",
+        "id_token_expires_at",
         "extra",
         # ssh-key (issue 20)
         "public_key",
@@ -96,7 +100,7 @@ class Credential(_Record):
         "session",
         "session_duration",
     )
-    _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "extra"})
+    _hidden_from_repr = frozenset({"secret", "client_secret", "refresh_token", "id_token", "extra"})
 
     name: str
     kind: str
@@ -117,6 +121,9 @@ class Credential(_Record):
     next_refresh_at: str | None
     origin: str | None
     version: int | None
+    client_certificate: str | None
+    id_token: str | None
+    id_token_expires_at: str | None
     extra: dict[str, Any]
     # ssh-key (issue 20)
     public_key: str | None
@@ -154,6 +161,9 @@ class Credential(_Record):
         next_refresh_at: str | None = None,
         origin: str | None = None,
         version: int | None = None,
+        client_certificate: str | None = None,
+        id_token: str | None = None,
+        id_token_expires_at: str | None = None,
         extra: Mapping[str, Any] | None = None,
         public_key: str | None = None,
         key_type: str | None = None,
@@ -187,6 +197,9 @@ class Credential(_Record):
             next_refresh_at=next_refresh_at,
             origin=origin,
             version=version,
+            client_certificate=client_certificate,
+            id_token=id_token,
+            id_token_expires_at=id_token_expires_at,
             extra=dict(extra or {}),
             public_key=public_key,
             key_type=key_type,
@@ -343,6 +356,47 @@ class Status(_Record):
             oauth=_object(data, "oauth"),
             raw=data,
         )
+
+
+class KubeCredential(_Record):
+    """What `GET /v1/kube/{name}` answers: a token and its expiry (RFC 3339), or a client
+    certificate and its key (PEM)."""
+
+    __slots__ = ("name", "token", "expires_at", "client_certificate", "client_key")  # noqa: RUF023
+    _hidden_from_repr = frozenset({"token", "client_key"})
+
+    name: str
+    token: str | None
+    expires_at: str | None
+    client_certificate: str | None
+    client_key: str | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        token: str | None = None,
+        expires_at: str | None = None,
+        client_certificate: str | None = None,
+        client_key: str | None = None,
+    ) -> None:
+        self._assign(
+            name=name,
+            token=token,
+            expires_at=expires_at,
+            client_certificate=client_certificate,
+            client_key=client_key,
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KubeCredential:
+        answer = cls(
+            name=_text(data, "name"),
+            **{key: _optional_text(data, key) for key in cls.__slots__ if key != "name"},
+        )
+        if answer.token is None and (answer.client_certificate is None or not answer.client_key):
+            raise _unexpected("neither a token nor a client certificate and key")
+        return answer
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

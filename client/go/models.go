@@ -15,7 +15,7 @@ import (
 type Credential struct {
 	// Name is the key: 1 to 256 printable characters, slashes and spaces included.
 	Name string `json:"name"`
-	// Kind is "secret", "oauth2", "ssh-key" or "aws".
+	// Kind is "secret", "oauth2", "ssh-key", "aws" or "kube".
 	Kind string `json:"kind"`
 	// Username is the account the secret belongs to, if any.
 	Username string `json:"username"`
@@ -85,6 +85,15 @@ type Credential struct {
 	Session *bool `json:"session,omitempty"`
 	// SessionDuration is how long a session lasts, in seconds (nil: STS's defaults).
 	SessionDuration *int `json:"session_duration,omitempty"`
+
+	// Kubernetes and OpenID Connect (issue 21)
+	// ClientCertificate is a kube client-certificate user's certificate (PEM); its key is
+	// never in a Credential.
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	// IDToken is an OpenID Connect login's ID token, only when asked for.
+	IDToken string `json:"id_token,omitempty"`
+	// IDTokenExpiresAt is when that ID token expires.
+	IDTokenExpiresAt *time.Time `json:"id_token_expires_at,omitempty"`
 }
 
 // String shows the credential without its secret values.
@@ -98,7 +107,7 @@ func (c Credential) GoString() string { return c.String() }
 
 // Input is the body of Set: a credential to create or replace. Kind "secret" is the default.
 type Input struct {
-	// Kind is "secret" (the default when empty) or "oauth2".
+	// Kind is "secret" (the default when empty), "oauth2" or "kube".
 	Kind string `json:"kind"`
 	// Secret is the secret value; for oauth2, the current access token.
 	Secret string `json:"secret"`
@@ -139,6 +148,12 @@ type Input struct {
 	Session *bool `json:"session,omitempty"`
 	// SessionDuration is how long a session lasts, in seconds.
 	SessionDuration *int `json:"session_duration,omitempty"`
+
+	// Kubernetes and OpenID Connect (issue 21)
+	// ClientCertificate (kube) is a client certificate (PEM); Secret is then its key (PEM).
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	// IDToken (oauth2) is an OpenID Connect login's ID token.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // String shows the input without its secret values.

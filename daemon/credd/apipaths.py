@@ -18,6 +18,9 @@ CREDENTIALS_PREFIX = b"/v1/credentials/"
 REFRESH_SUFFIX = b"/refresh"
 RESTORE_PATH = b"/v1/restore"
 IMPORT_PATH = b"/v1/import"
+KUBE_PREFIX = b"/v1/kube/"
+# The paths whose next segment is a credential name, read by the Guards from the raw path.
+NAMED_PREFIXES = (CREDENTIALS_PREFIX, KUBE_PREFIX)
 
 
 def name_from_raw(encoded: bytes) -> str:

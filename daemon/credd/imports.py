@@ -33,6 +33,7 @@ def compare(existing: Credential | None, incoming: Credential, *, overwrite: boo
         and existing.secret == incoming.secret
         and (existing.username or None) == (incoming.username or None)
         and _access_key_id(existing) == _access_key_id(incoming)
+        and existing.kube == incoming.kube
     ):
         return "unchanged"
     return "replace" if overwrite else "conflict"

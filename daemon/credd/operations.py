@@ -32,6 +32,7 @@ from .backup import RestoreReport, check_passphrase, open_backup, plan_restore, 
 from .config import Config
 from .events.hub import EventHub
 from .imports import Action, ImportCredentials, NothingToImport
+from .kube.answer import KubeAnswer, kube_answer
 from .oauth.endpoints import check_endpoint
 from .oauth.http import HttpxTokenEndpoint
 from .oauth.refresher import Refresher
@@ -285,6 +286,11 @@ class CredentialService:
             raise NotFound(f"no credential named {name!r}")
         check_reader(credential, peer)
         return await self.aws_sessions.login(credential, code)
+
+    async def kube(self, name: str, peer: Peer = UNKNOWN_PEER) -> KubeAnswer:
+        """What `credd kube` answers kubectl, from the credential as a GET serves it."""
+        credential = await self.get(name, peer)
+        return kube_answer(credential, utc_now())
 
     async def put(self, credential: Credential, view: View | None = None) -> Credential:
         """Create or replace; through ``view``, plain secrets only (`check_write`)."""

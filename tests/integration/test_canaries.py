@@ -10,17 +10,18 @@ either); the keyring's files.
 
 Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over the API
 (plain and oauth2 with refresh token and client secret), `credd restore` of a backup, the
-git and docker credential helpers, the keyring backend (the `keyring` command), and
-`credd import git --remove-source`, an SSH key (`credd ssh-key import
---remove-source`, then `ssh-add`; its private half searched in every form); `credd exec
---mask` and a failing `credd refresh` are driven. A change-event stream (`GET /v1/events`) is
-open throughout and searched too. Not planted yet: OAuth tokens issued by a real authorization
-server through `credd login` (tests/integration/test_oauth.py has that server; a planter is the
-next step).
+git and docker credential helpers, the keyring backend (the `keyring` command),
+`credd import git --remove-source`, `credd import kube --remove-source` (then `credd kube`,
+locked and unlocked), an SSH key (`credd ssh-key import --remove-source`, then `ssh-add`; its
+private half searched in every form); `credd exec --mask` and a failing `credd refresh` are
+driven. A change-event stream (`GET /v1/events`) is open throughout and searched too. Not
+planted yet: OAuth tokens issued by a real authorization server through `credd login`
+(tests/integration/test_oauth.py has that server; a planter is the next step).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -243,6 +244,47 @@ def plant_ssh_key(env: dict[str, str], seen: Seen) -> dict[str, str]:
     return {}
 
 
+def plant_kube(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    """A kubeconfig's token user and a client-certificate user (whose key, a PEM, cannot hold
+    a canary: it is checked to be in no answer but `credd kube`'s)."""
+    from tests.support.certs import self_signed
+
+    value = canary("kube-token")
+    pair = self_signed("canary")
+    config = Path(env["HOME"]) / ".kube" / "config"
+    config.parent.mkdir()
+    key_data = base64.b64encode(pair.key_pem.encode()).decode()
+    cert_data = base64.b64encode(pair.certificate_pem.encode()).decode()
+    config.write_text(
+        "users:\n"
+        f"- name: canary\n  user:\n    token: {value}\n"
+        f"- name: cert\n  user:\n    client-certificate-data: {cert_data}\n"
+        f"    client-key-data: {key_data}\n"
+    )
+    assert seen.cli(env, "import", "kube", "--dry-run", "--remove-source") == 0
+    assert seen.cli(env, "import", "kube", "--remove-source") == 0
+    request = json.dumps(
+        {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential"}
+    )
+    kube_env = {**env, "KUBERNETES_EXEC_INFO": request}
+    answered = credd(kube_env, "kube", "kube:canary")
+    assert json.loads(answered.stdout)["status"]["token"] == value  # the intended place
+    seen.add("credd kube (stderr)", answered.stderr)
+    cert = credd(kube_env, "kube", "kube:cert")
+    assert json.loads(cert.stdout)["status"]["clientKeyData"] == pair.key_pem  # intended
+    key_line = pair.key_pem.splitlines()[1]
+    for args in (("get", "kube:cert", "--json"), ("list", "--json"), ("get", "kube:cert")):
+        shown = credd(env, *args)
+        assert key_line not in shown.stdout + shown.stderr, args
+    assert key_line not in config.read_text()
+    odd = {**env, "KUBERNETES_EXEC_INFO": '{"apiVersion": "v9", "kind": "ExecCredential"}'}
+    assert seen.cli(odd, "kube", "kube:canary") == 1
+    assert seen.cli(env, "lock") == 0
+    assert seen.cli(kube_env, "kube", "kube:canary") == 1
+    assert seen.cli(env, "unlock") == 0
+    return {}
+
+
 PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "cli": plant_cli,
     "cli-json": plant_cli_json,
@@ -253,6 +295,7 @@ PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "keyring": plant_keyring,
     "import": plant_import,
     "ssh-key": plant_ssh_key,
+    "kube": plant_kube,
 }
 
 

@@ -4,7 +4,8 @@
 //                              on its first line of standard output, serves until killed
 //
 // Environment: ACCESS_TOKEN_TTL (seconds, default 5); GRANT_TTL (seconds, default 3600: how
-// long a login's grant and refresh tokens last, longer for a soak).
+// long a login's grant and refresh tokens last, longer for a soak); ID_TOKEN_TTL (seconds,
+// default 3600: the ID tokens a login with scope openid gets, on every refresh too).
 // Turned on: dynamic registration (RFC 7591), PKCE, the device grant (RFC 8628), revocation
 // (RFC 7009, which revokes the whole grant for a refresh token), introspection, refresh
 // token rotation (reuse of a rotated refresh token revokes the grant), and the provider's
@@ -25,6 +26,7 @@ import Provider from 'oidc-provider';
 
 const ttl = Number(process.env.ACCESS_TOKEN_TTL || '5');
 const grantTtl = Number(process.env.GRANT_TTL || '3600');
+const idTokenTtl = Number(process.env.ID_TOKEN_TTL || '3600');
 
 const state = {
   refreshRequests: 0, faultedRequests: 0, fault: null, faultCount: 0, delayMs: 3000,
@@ -56,6 +58,7 @@ server.listen(0, '127.0.0.1', () => {
       AuthorizationCode: 60,
       DeviceCode: 120,
       Grant: grantTtl,
+      IdToken: idTokenTtl,
       Interaction: 600,
       RefreshToken: grantTtl,
       Session: grantTtl,

@@ -30,10 +30,13 @@ _INPUT = re.compile(r"<input\b([^>]*)>", re.S | re.I)
 
 
 class OAuthServer:
-    def __init__(self, node: str, access_token_ttl: int = 5, grant_ttl: int = 3600) -> None:
+    def __init__(
+        self, node: str, access_token_ttl: int = 5, grant_ttl: int = 3600, id_token_ttl: int = 3600
+    ) -> None:
         self.node = node
         self.access_token_ttl = access_token_ttl
         self.grant_ttl = grant_ttl
+        self.id_token_ttl = id_token_ttl
         self.proc: subprocess.Popen[str] | None = None
         self.issuer = ""
         self.log: list[str] = []
@@ -48,6 +51,7 @@ class OAuthServer:
             env={
                 "ACCESS_TOKEN_TTL": str(self.access_token_ttl),
                 "GRANT_TTL": str(self.grant_ttl),
+                "ID_TOKEN_TTL": str(self.id_token_ttl),
                 "PATH": "/usr/bin:/bin",
             },
         )

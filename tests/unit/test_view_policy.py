@@ -92,6 +92,7 @@ def test_only_the_credential_reads_and_writes_are_open() -> None:
         ("DELETE", "/v1/credentials/{name}"),
         ("GET", "/v1/events"),  # its stream carries the view's names only
         ("GET", "/v1/aws/{name}"),  # a matching aws credential's credential_process keys
+        ("GET", "/v1/kube/{name}"),  # a matching credential as an exec plugin's answer
     }
 
 

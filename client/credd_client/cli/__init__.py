@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "exec": ("exec",),
     "render": ("render",),
     "aws": ("aws",),
+    "kube": ("kube",),
     "completion": ("completion",),
 }
 

@@ -12,11 +12,11 @@ import { inspect } from "node:util";
 
 import { ProtocolError } from "./errors";
 
-export type CredentialKind = "secret" | "oauth2" | "ssh-key" | "aws";
+export type CredentialKind = "secret" | "oauth2" | "ssh-key" | "aws" | "kube";
 export type AuthMethod = "client_secret_basic" | "client_secret_post" | "none";
 export type OAuthStatus = "ok" | "needs_login" | "error";
 /** The secret fields `get` returns only when asked for. */
-export type SecretInclude = "refresh_token" | "client_secret";
+export type SecretInclude = "refresh_token" | "client_secret" | "id_token";
 
 /** One credential (`CredentialOut`). Times are RFC 3339 in UTC. */
 export interface Credential {
@@ -67,6 +67,12 @@ export interface Credential {
   readonly session?: boolean | null;
   /** Seconds a session lasts; null: STS's defaults (12 h, 1 h for a role). */
   readonly session_duration?: number | null;
+  // Kubernetes and OpenID Connect (issue 21)
+  /** kube: a client-certificate user's certificate (PEM); its key is never here. */
+  readonly client_certificate?: string | null;
+  /** oauth2: an OpenID Connect login's ID token, only with `include: ["id_token"]`. */
+  readonly id_token?: string | null;
+  readonly id_token_expires_at?: string | null;
 }
 
 /** The body of `set`: a credential as the API takes it (`CredentialIn`). */
@@ -91,6 +97,11 @@ export interface CredentialInput {
   role_arn?: string;
   session?: boolean;
   session_duration?: number;
+  // Kubernetes and OpenID Connect (issue 21)
+  /** kube: a client certificate (PEM); `secret` is then its private key (PEM). */
+  client_certificate?: string;
+  /** oauth2: an OpenID Connect login's ID token. */
+  id_token?: string;
 }
 
 export interface StoreStatus {
@@ -206,8 +217,11 @@ const OPTIONAL_TEXT = [
   "region",
   "mfa_serial",
   "role_arn",
+  "client_certificate",
+  "id_token",
+  "id_token_expires_at",
 ] as const;
-const HIDDEN = new Set(["secret", "client_secret", "refresh_token"]);
+const HIDDEN = new Set(["secret", "client_secret", "refresh_token", "id_token"]);
 
 /** Decode one credential object of the daemon's answer. */
 export function credentialFromJson(data: unknown): Credential {

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credd_client.errors import CreddError
 
-from ..apipaths import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
+from ..apipaths import CREDENTIALS_PREFIX, KUBE_PREFIX, REFRESH_SUFFIX, name_from_raw
 from ..audit import AuditLog
 from ..system.peer import peer_in
 from ..views.manager import view_in
@@ -57,12 +57,15 @@ def classify(
         return fixed, None
     if path.startswith(_VIEWS_PREFIX):
         return _ON_VIEW.get(method, "unknown"), None
-    if not path.startswith(CREDENTIALS_PREFIX):
+    if path.startswith(KUBE_PREFIX):  # what `credd kube` asks: a read of the secret
+        rest, op = path[len(KUBE_PREFIX) :], "kube" if method == "GET" else "unknown"
+    elif path.startswith(CREDENTIALS_PREFIX):
+        rest = path[len(CREDENTIALS_PREFIX) :]
+        op = _ON_CREDENTIAL.get(method, "unknown")
+        if method == "POST" and rest.endswith(REFRESH_SUFFIX):
+            rest, op = rest[: -len(REFRESH_SUFFIX)], "refresh"
+    else:
         return "unknown", None
-    rest = path[len(CREDENTIALS_PREFIX) :]
-    op = _ON_CREDENTIAL.get(method, "unknown")
-    if method == "POST" and rest.endswith(REFRESH_SUFFIX):
-        rest, op = rest[: -len(REFRESH_SUFFIX)], "refresh"
     try:
         name: str | None = name_from_raw(rest)
     except CreddError:

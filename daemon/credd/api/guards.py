@@ -13,7 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credd_client.errors import CreddError, InvalidRequest, PayloadTooLarge
 
-from ..apipaths import CREDENTIALS_PREFIX, IMPORT_PATH, REFRESH_SUFFIX, RESTORE_PATH, name_from_raw
+from ..apipaths import (
+    CREDENTIALS_PREFIX,
+    IMPORT_PATH,
+    NAMED_PREFIXES,
+    REFRESH_SUFFIX,
+    RESTORE_PATH,
+    name_from_raw,
+)
 
 MAX_BODY = 1024 * 1024
 # A restore carries a whole backup (base64) and an import every credential of a file (ten
@@ -62,13 +69,18 @@ class Guards:
     def _route_name(self, scope: Scope) -> Scope:
         raw = scope.get("raw_path") or scope["path"].encode()
         raw = raw.split(b"?", 1)[0]
-        if not raw.startswith(CREDENTIALS_PREFIX):
+        prefix = next((p for p in NAMED_PREFIXES if raw.startswith(p)), None)
+        if prefix is None:
             return scope
-        rest, action = raw[len(CREDENTIALS_PREFIX) :], ""
-        if scope["method"] == "POST" and rest.endswith(REFRESH_SUFFIX):
+        rest, action = raw[len(prefix) :], ""
+        if (
+            prefix == CREDENTIALS_PREFIX
+            and scope["method"] == "POST"
+            and rest.endswith(REFRESH_SUFFIX)
+        ):
             rest, action = rest[: -len(REFRESH_SUFFIX)], REFRESH_SUFFIX.decode()
         name = name_from_raw(rest)
-        path = f"/v1/credentials/{NAME_PLACEHOLDER}{action}"
+        path = f"{prefix.decode()}{NAME_PLACEHOLDER}{action}"
         return {**scope, "path": path, "raw_path": path.encode(), SCOPE_NAME: name}
 
     async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:

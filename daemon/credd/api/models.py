@@ -14,12 +14,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from credd_client.errors import wire_codes
 
+from ..kube.material import check_kube_body
+from ..oauth.idtoken import jwt_expiry
 from ..store.records import (
     MAX_NAME_LENGTH,
     AuthMethod,
     AWSFields,
     Credential,
     Kind,
+    KubeFields,
     OAuthFields,
     OAuthStatus,
     Registration,
@@ -34,10 +37,12 @@ MAX_PROGRAM_LENGTH = 4096
 # a UNC path \\server\share\tool.exe): the forms the kernels report a program's image in.
 _ABSOLUTE_PROGRAM = re.compile(r"/|[A-Za-z]:\\|\\\\")
 
-SECRET_INCLUDES = frozenset({"refresh_token", "client_secret"})
+SECRET_INCLUDES = frozenset({"refresh_token", "client_secret", "id_token"})
 # What a `secret` may carry of the oauth2 fields: git's password_expiry_utc and
 # oauth_refresh_token, kept for the helper that minted the password.
 SECRET_EXPIRY_FIELDS = frozenset({"expires_at", "refresh_token"})
+MAX_ID_TOKEN = 64 * 1024
+MAX_CERTIFICATE = 64 * 1024
 
 
 def check_programs(programs: list[str]) -> list[str]:
@@ -63,6 +68,7 @@ class OAuthFieldsIn(BaseModel):
     refresh_token: str | None = None
     expires_at: AwareDatetime | None = None
     scope: str | None = Field(None, max_length=4096)
+    id_token: str | None = Field(None, min_length=1, max_length=MAX_ID_TOKEN)
 
 
 # An STS session lasts 15 minutes to 36 hours (GetSessionToken); shorter ones are for tests
@@ -119,6 +125,12 @@ class CredentialIn(OAuthFieldsIn, AWSFieldsIn):
         description="absolute paths of the executables allowed to read the secret "
         "(/usr/bin/git; on Windows C:\\...\\git.exe); empty: any program of this user",
     )
+    # Kubernetes (issue 21)
+    client_certificate: str | None = Field(
+        None,
+        max_length=MAX_CERTIFICATE,
+        description="kube: a client certificate (PEM); the secret is then its private key (PEM)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CredentialIn:
@@ -146,6 +158,10 @@ class CredentialIn(OAuthFieldsIn, AWSFieldsIn):
             raise ValueError(f"{', '.join(aws_given)} belong to kind 'aws', not {self.kind!r}")
         if self.kind == "aws":
             _check_aws(self)
+        if self.kind == "kube":
+            check_kube_body(self.secret, self.client_certificate, self.expires_at)
+        elif self.client_certificate is not None:
+            raise ValueError(f"client_certificate belongs to kind 'kube', not {self.kind!r}")
         if self.kind == "oauth2" and (self.token_endpoint is None or self.client_id is None):
             raise ValueError("an oauth2 credential needs token_endpoint and client_id")
         return self
@@ -164,9 +180,14 @@ class CredentialIn(OAuthFieldsIn, AWSFieldsIn):
                 refresh_token=self.refresh_token,
                 expires_at=self.expires_at,
                 scope=self.scope,
+                id_token=self.id_token,
+                id_token_expires_at=None if self.id_token is None else jwt_expiry(self.id_token),
             )
         aws = self.aws_fields(self.expires_at) if self.kind == "aws" else None
-        plain = oauth is None and aws is None
+        kube = None
+        if self.kind == "kube":
+            kube = KubeFields(client_certificate=self.client_certificate)
+        plain = oauth is None and aws is None and kube is None
         return Credential(
             name=name,
             kind=self.kind,
@@ -178,6 +199,7 @@ class CredentialIn(OAuthFieldsIn, AWSFieldsIn):
             expires_at=self.expires_at if plain else None,
             refresh_token=self.refresh_token if plain else None,
             aws=aws,
+            kube=kube,
         )
 
 
@@ -284,6 +306,12 @@ class CredentialOut(BaseModel):
     role_arn: str | None = None
     session: bool | None = None
     session_duration: int | None = None
+    # Kubernetes and OpenID Connect (issue 21)
+    client_certificate: str | None = Field(
+        None, description="kube: the client certificate (PEM); its key is never rendered here"
+    )
+    id_token: str | None = Field(None, description="oauth2: the ID token, with include=id_token")
+    id_token_expires_at: datetime | None = None
 
 
 class CredentialList(BaseModel):
@@ -526,8 +554,7 @@ def render_credential(
         "version": credential.version,
     }
     if with_secret:
-        # An aws credential's secret key stays in credd: GET /v1/aws/{name} hands out keys.
-        data["secret"] = None if credential.aws is not None else credential.secret
+        data["secret"] = credential.served_secret
     if credential.expires_at is not None:  # a secret's (an oauth2 one's comes below)
         data["expires_at"] = format_time(credential.expires_at)
     if credential.refresh_token is not None and "refresh_token" in include:
@@ -548,6 +575,12 @@ def render_credential(
             data["client_secret"] = oauth.client_secret
         if "refresh_token" in include:
             data["refresh_token"] = oauth.refresh_token
+        if oauth.id_token_expires_at is not None:
+            data["id_token_expires_at"] = format_time(oauth.id_token_expires_at)
+        if "id_token" in include:
+            data["id_token"] = oauth.id_token
+    if credential.kube is not None and credential.kube.client_certificate is not None:
+        data["client_certificate"] = credential.kube.client_certificate
     ssh = credential.ssh
     if ssh is not None:  # the private key is never rendered
         data.update(
@@ -638,6 +671,22 @@ class SSHKeyNamesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     names: list[str] = Field(min_length=1, max_length=1024)
+
+
+# --- Kubernetes (issue 21) -------------------------------------------------------------------
+
+
+class KubeOut(BaseModel):
+    """What `GET /v1/kube/{name}` answers: a token and its expiry, or a client certificate
+    and its key, for `credd kube` to put in an ExecCredential."""
+
+    name: str
+    token: str | None = Field(
+        description="a kube token, an OIDC login's ID token, an access token or a secret"
+    )
+    expires_at: datetime | None = Field(description="when the token stops working")
+    client_certificate: str | None = Field(description="PEM, for a client-certificate user")
+    client_key: str | None = Field(description="PEM, the certificate's private key")
 
 
 # --- recovery --------------------------------------------------------------------------------

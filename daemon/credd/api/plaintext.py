@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
+from credd_client.errors import InvalidRequest
+
 from ..store.records import Credential
 
 TEXT_PLAIN = "text/plain"
@@ -32,4 +34,11 @@ def wants_plain_secret(accept: str | None) -> bool:
 
 
 def plain_secret(credential: Credential) -> Response:
-    return Response(credential.secret, media_type=TEXT_PLAIN)
+    secret = credential.served_secret
+    if secret is None:
+        command = "aws" if credential.aws is not None else "kube"
+        raise InvalidRequest(
+            f"{credential.name!r} is a {credential.kind} credential whose secret credd serves "
+            f"only to the tool that uses it: `credd {command} NAME` answers it"
+        )
+    return Response(secret, media_type=TEXT_PLAIN)

@@ -30,6 +30,7 @@ from .models import (
     ErrorOut,
     ImportIn,
     ImportOut,
+    KubeOut,
     LockState,
     RegistrationIn,
     RegistrationOut,
@@ -49,7 +50,8 @@ from .views import views_router
 
 NAME_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
 
-INCLUDE_PATTERN = "^ *(refresh_token|client_secret)? *(, *(refresh_token|client_secret)? *)*$"
+_INCLUDABLE = "(refresh_token|client_secret|id_token)"
+INCLUDE_PATTERN = f"^ *{_INCLUDABLE}? *(, *{_INCLUDABLE}? *)*$"
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 403, 404, 409, 413, 423, 502, 503, 507)
@@ -82,7 +84,8 @@ async def parse_include(
     include: Annotated[
         str | None,
         Query(
-            description="comma-separated secret fields to add: refresh_token, client_secret",
+            description="comma-separated secret fields to add: refresh_token, client_secret, "
+            "id_token",
             pattern=INCLUDE_PATTERN,
         ),
     ] = None,
@@ -168,6 +171,12 @@ def _router(service: CredentialService) -> APIRouter:
     async def refresh_credential(request: Request, name: Name) -> JSONResponse:
         credential = await service.refresh(name, peer_in(request.scope), wait_in(request.scope))
         return JSONResponse(render_credential(credential, with_secret=True))
+
+    @router.get("/kube/{name}", response_model=KubeOut)
+    async def kube_credential(request: Request, name: Name) -> JSONResponse:
+        """What the Kubernetes exec credential plugin (`credd kube`) needs, fresh."""
+        answer = await service.kube(name, peer_in(request.scope))
+        return JSONResponse(answer.to_json())
 
     @router.post("/import", response_model=ImportOut)
     async def import_credentials(request: Request, body: ImportIn) -> JSONResponse:

@@ -68,14 +68,14 @@ def aws_source(*, session: bool) -> Source:
             _replace_file(config_path, new_config)
         _replace_file(credentials_path, new_credentials)
 
-    plan = [
-        f"set `credential_process = {commands[profile]}` in [{config_section(profile)}] "
+    preview = [
+        f"would set `credential_process = {commands[profile]}` in [{config_section(profile)}] "
         f"of {config_path}"
         for profile in sorted(profiles)
     ]
-    plan.append(f"remove the keys of {len(profiles)} profile(s) from {credentials_path}")
+    preview.append(f"would remove the keys of {len(profiles)} profile(s) from {credentials_path}")
     notes = [SESSIONS_COST] if entries and session else []
-    return Source(f"{credentials_path} (aws)", entries, clear, plan=plan, notes=notes)
+    return Source(f"{credentials_path} (aws)", entries, clear, notes=notes, preview=preview)
 
 
 def _path(variable: str, default: str) -> str:

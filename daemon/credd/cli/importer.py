@@ -5,6 +5,7 @@
     credd import keyring --service S --user U [--service S2 --user U2 ...]
     credd import ssh                       ~/.ssh/id_* (the same as `credd ssh-key import`)
     credd import aws                       ~/.aws/credentials, ~/.aws/config (import_aws.py)
+    credd import kube                      $KUBECONFIG or ~/.kube/config (see import_kube.py)
     credd import PATH                      any of these files, or credd's JSON (detected)
 
 Idempotent: a credential the store already holds with the same value is left alone; one it
@@ -39,9 +40,9 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
         help="move plaintext credentials (git, docker, keyring, a file) into credd",
-        description="SOURCE is git, docker, aws, keyring (with --service and --user), ssh "
-        "(~/.ssh/id_*, as `credd ssh-key import`) or the path of a git-credentials file, a "
-        "docker config.json or a credd JSON file.",
+        description="SOURCE is git, docker, aws, kube, keyring (with --service and --user), "
+        "ssh (~/.ssh/id_*, as `credd ssh-key import`) or the path of a git-credentials file, "
+        "a docker config.json or a credd JSON file.",
     )
     parser.add_argument("source", metavar="SOURCE")
     parser.add_argument(
@@ -77,8 +78,8 @@ class Source:
     description: str
     entries: list[Entry]
     clear: Callable[[], None]
-    plan: list[str] = field(default_factory=list)  # what clearing changes, for --dry-run
-    notes: list[str] = field(default_factory=list)  # what the user should know
+    notes: list[str] = field(default_factory=list)  # printed first: warnings, advice
+    preview: list[str] = field(default_factory=list)  # what clearing would change, no values
 
 
 def _open(args: argparse.Namespace) -> Source:
@@ -100,6 +101,8 @@ def run_import(args: argparse.Namespace) -> int:
     source = _open(args)
     entries = _first_of_each_name(source.entries)
     print(f"{source.description}: {len(entries)} credential(s)")
+    for note in source.notes:
+        print(note)
     verb = "would " if args.dry_run else ""
     counts = {"add": 0, "replace": 0, "unchanged": 0, "conflict": 0}
     bodies = [{**entry.body, "name": entry.name} for entry in entries]
@@ -121,8 +124,6 @@ def run_import(args: argparse.Namespace) -> int:
         words = PAST if not args.dry_run else {action: f"to {action}" for action in PAST}
         summary = ", ".join(f"{n} {words[action]}" for action, n in counts.items() if n)
         print(f"{'dry run: ' if args.dry_run else ''}{summary or 'nothing to import'}")
-        for note in source.notes:
-            print(note)
         if not args.remove_source:
             return 0
         if counts["conflict"]:
@@ -132,14 +133,14 @@ def run_import(args: argparse.Namespace) -> int:
             )
             return 1
         if args.dry_run:
-            print(f"would clear {source.description}")
-            for change in source.plan:
-                print(f"would {change}")
+            for line in source.preview or [f"would clear {source.description}"]:
+                print(line)
             return 0
         # The commit was acknowledged, so it is durable; read it back before the source goes.
         held, _ = client.import_credentials(bodies, dry_run=True)
+        listed = {c.name: c for c in client.list()}
         for entry, (_, action) in zip(entries, held, strict=True):
-            if action != "unchanged":
+            if action != "unchanged" and not _refreshed_since(entry, listed.get(entry.name)):
                 print(f"credd: {entry.name} did not reach the store; the source is kept")
                 return 1
     try:
@@ -151,6 +152,19 @@ def run_import(args: argparse.Namespace) -> int:
         ) from None
     print(f"cleared {source.description}")
     return 0
+
+
+def _refreshed_since(entry: Entry, stored: Any) -> bool:
+    """An oauth2 credential the daemon refreshed between the import and its read-back (an
+    expired ID token is refreshed at once): the same grant, with new tokens."""
+    body = entry.body
+    return (
+        body.get("kind") == "oauth2"
+        and stored is not None
+        and stored.kind == "oauth2"
+        and (stored.token_endpoint, stored.client_id)
+        == (body.get("token_endpoint"), body.get("client_id"))
+    )
 
 
 def _first_of_each_name(entries: list[Entry]) -> list[Entry]:
@@ -166,10 +180,8 @@ def open_source(args: argparse.Namespace) -> Source:
         raise SourceError("--no-session goes with `credd import aws`")
     if args.source == "keyring":
         return _keyring_source(args.service, args.user)
-    if args.source == "aws":
-        from .import_aws import aws_source
-
-        return aws_source(session=not args.no_session)
+    if args.source in ("aws", "kube"):
+        return _aws_source(args) if args.source == "aws" else _kube_source()
     if args.source == "git":
         return _file_source(os.path.expanduser("~/.git-credentials"), "git")
     if args.source == "docker":
@@ -179,6 +191,25 @@ def open_source(args: argparse.Namespace) -> Source:
             return _new_docker_config(path)
         return _file_source(path, "docker")
     return _file_source(os.path.abspath(os.path.expanduser(args.source)), None)
+
+
+def _aws_source(args: argparse.Namespace) -> Source:
+    from .import_aws import aws_source
+
+    return aws_source(session=not args.no_session)
+
+
+def _kube_source() -> Source:
+    from .import_kube import KubeImport
+
+    kube = KubeImport(os.environ)
+    return Source(
+        kube.description,
+        kube.entries,
+        lambda: kube.clear(_check_unchanged, _replace_file),
+        notes=kube.notes,
+        preview=kube.preview,
+    )
 
 
 def _file_source(path: str, kind: str | None) -> Source:

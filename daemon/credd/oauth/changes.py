@@ -63,6 +63,9 @@ class ApplyRefresh(_Conditional):
     scope: str | None = None
     next_refresh_at: datetime | None = None
     now: datetime | None = None
+    # A new ID token when the answer carried one; else the one held is kept.
+    id_token: str | None = field(default=None, repr=False)
+    id_token_expires_at: datetime | None = None
 
     @property
     def refreshed(self) -> frozenset[str]:
@@ -81,6 +84,10 @@ class ApplyRefresh(_Conditional):
             next_refresh_at=self.next_refresh_at,
             refresh_started_at=None,
         )
+        if self.id_token is not None:
+            updated = dataclasses.replace(
+                updated, id_token=self.id_token, id_token_expires_at=self.id_token_expires_at
+            )
         changed = credential.replace(secret=self.access_token, oauth=updated)
         if self.now is not None:
             changed = changed.replace(updated_at=self.now)

@@ -274,6 +274,8 @@ def credential_body(
         body["expires_at"] = format_time(utc_now() + timedelta(seconds=grant.expires_in))
     if grant.scope or scope:
         body["scope"] = grant.scope or scope
+    if grant.id_token is not None:
+        body["id_token"] = grant.id_token
     return body
 
 

@@ -45,6 +45,7 @@ from . import schedule
 from .changes import ApplyRefresh, BeginRefresh, RecordFailure, Superseded
 from .endpoints import endpoint_refusal
 from .http import MaybeSent, NotSent, TokenEndpoint
+from .idtoken import jwt_expiry
 from .tokens import Granted, LoginNeeded, Outcome, Retry, Unknown, classify, refresh_request
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,12 @@ class Refresher:
         next_refresh = None
         if oauth.refresh_token is not None:
             lifetime = None
-            if oauth.expires_at is not None:
-                lifetime = (oauth.expires_at - now).total_seconds()
+            renew_by = schedule.renew_by(oauth.expires_at, oauth.id_token_expires_at)
+            if renew_by is not None:
+                lifetime = (renew_by - now).total_seconds()
             next_refresh = schedule.refresh_at(
                 now,
-                oauth.expires_at,
+                renew_by,
                 lifetime=lifetime,
                 configured_margin=self.config.refresh_margin,
                 rand=self.rand(),
@@ -378,10 +380,12 @@ class Refresher:
         self._attempts.pop(credential.name, None)
         self._failing_since.pop(credential.name, None)
         expires_at = schedule.expiry(now, grant.expires_in)
+        id_token_expires_at = None if grant.id_token is None else jwt_expiry(grant.id_token)
+        renew_by = schedule.renew_by(expires_at, id_token_expires_at)
         next_refresh = schedule.refresh_at(
             now,
-            expires_at,
-            lifetime=grant.expires_in,
+            renew_by,
+            lifetime=None if renew_by is None else (renew_by - now).total_seconds(),
             configured_margin=self.config.refresh_margin,
             rand=self.rand(),
         )
@@ -400,6 +404,8 @@ class Refresher:
             scope=grant.scope,
             next_refresh_at=next_refresh,
             now=now,
+            id_token=grant.id_token,
+            id_token_expires_at=id_token_expires_at,
         )
 
     def _failed(

@@ -74,6 +74,14 @@ def refresh_at(
     return max(now, expires_at - timedelta(seconds=ahead))
 
 
+def renew_by(expires_at: datetime | None, id_token_expires_at: datetime | None) -> datetime | None:
+    """What a refresh must come before: the access token's expiry, or the ID token's when
+    that comes first (Kubernetes checks the ID token)."""
+    if expires_at is None or id_token_expires_at is None:
+        return expires_at or id_token_expires_at
+    return min(expires_at, id_token_expires_at)
+
+
 def backoff(attempt: int, rand: float) -> float:
     """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
     delay: float = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(attempt, 32))

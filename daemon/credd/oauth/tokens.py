@@ -45,6 +45,7 @@ class TokenGrant:
     refresh_token: str | None = field(default=None, repr=False)
     expires_in: int | None = None
     scope: str | None = None
+    id_token: str | None = field(default=None, repr=False)  # OpenID Connect
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def parse_grant(document: Mapping[str, object]) -> TokenGrant | None:
     refresh = document.get("refresh_token")
     expires_in = document.get("expires_in")
     scope = document.get("scope")
+    id_token = document.get("id_token")
     if not isinstance(access, str) or not access:
         return None
     if refresh is not None and (not isinstance(refresh, str) or not refresh):
@@ -164,6 +166,7 @@ def parse_grant(document: Mapping[str, object]) -> TokenGrant | None:
         refresh_token=refresh,
         expires_in=lifetime,
         scope=scope if isinstance(scope, str) else None,
+        id_token=id_token if isinstance(id_token, str) and id_token else None,
     )
 
 

@@ -16,8 +16,8 @@ from credd_client.errors import InvalidRequest
 
 from .encoded import EncodedForms
 
-Kind = Literal["secret", "oauth2", "ssh-key", "aws"]
-KINDS: tuple[Kind, ...] = ("secret", "oauth2", "ssh-key", "aws")
+Kind = Literal["secret", "oauth2", "ssh-key", "aws", "kube"]
+KINDS: tuple[Kind, ...] = ("secret", "oauth2", "ssh-key", "aws", "kube")
 OAuthStatus = Literal["ok", "needs_login", "error"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
@@ -70,6 +70,19 @@ class OAuthFields:
     # Set, durably, before a refresh token is sent; cleared with the result. Found set at
     # start, it means credd stopped with a refresh in flight: its outcome is unknown.
     refresh_started_at: datetime | None = None
+    # OpenID Connect: the ID token of the last answer that carried one, kept through
+    # refreshes that do not (Kubernetes checks it, not the access token), and its `exp`.
+    id_token: str | None = field(default=None, repr=False)
+    id_token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KubeFields:
+    """A Kubernetes user beyond its secret. A token user has no certificate and its token is
+    the secret; a client-certificate user keeps its certificate (PEM) here and its private
+    key (PEM) as the secret, which no listing or `GET` of the credential renders."""
+
+    client_certificate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,21 @@ class Credential:
     ssh: SSHKeyFields | None = None
     # AWS (issue 21): an `aws` credential's fields; its secret access key is `secret`.
     aws: AWSFields | None = None
+    # Kubernetes (issue 21): set on every `kube` credential, None on the other kinds.
+    kube: KubeFields | None = None
+
+    @property
+    def holds_private_key(self) -> bool:
+        """The secret is a private key: served only to the command that needs it."""
+        return self.kube is not None and self.kube.client_certificate is not None
+
+    @property
+    def served_secret(self) -> str | None:
+        """The secret as a GET serves it: never a private key (served only to the command
+        that uses it) nor an aws secret key (`GET /v1/aws/{name}` hands out keys)."""
+        if self.holds_private_key or self.aws is not None:
+            return None
+        return self.secret
 
     def replace(self, **changes: Any) -> Credential:
         return dataclasses.replace(self, **changes)
@@ -169,7 +197,7 @@ class StoreState:
     encoded: EncodedForms = field(default_factory=EncodedForms, compare=False, repr=False)
 
 
-_OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at")
+_OAUTH_TIMES = ("expires_at", "next_refresh_at", "refresh_started_at", "id_token_expires_at")
 _AWS_TIMES = ("expires_at", "sts_expires_at", "next_refresh_at")
 
 
@@ -235,6 +263,8 @@ def credential_to_dict(credential: Credential) -> dict[str, Any]:
         data["ssh"] = _ssh_to_dict(credential.ssh)
     if credential.aws is not None:
         data["aws"] = _fields_to_dict(credential.aws, _AWS_TIMES)
+    if credential.kube is not None:
+        data["kube"] = dataclasses.asdict(credential.kube)
     return data
 
 
@@ -258,6 +288,7 @@ def credential_from_dict(data: Mapping[str, Any]) -> Credential:
         aws=None
         if data.get("aws") is None
         else AWSFields(**_times_parsed(data["aws"], _AWS_TIMES)),
+        kube=None if data.get("kube") is None else KubeFields(**data["kube"]),
     )
 
 

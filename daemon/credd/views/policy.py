@@ -28,7 +28,7 @@ from typing import Any
 
 from credd_client.errors import Forbidden, InvalidRequest, NotFound
 
-from ..apipaths import CREDENTIALS_PREFIX, REFRESH_SUFFIX, name_from_raw
+from ..apipaths import CREDENTIALS_PREFIX, KUBE_PREFIX, REFRESH_SUFFIX, name_from_raw
 from ..store.records import Credential, format_time, parse_time
 
 VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -177,10 +177,12 @@ CREDENTIAL_ROUTE = "/v1/credentials/{name}"
 REFRESH_ROUTE = "/v1/credentials/{name}/refresh"
 AWS_ROUTE = "/v1/aws/{name}"
 AWS_LOGIN_ROUTE = "/v1/aws/{name}/login"
+KUBE_ROUTE = "/v1/kube/{name}"
 # The routes that carry a credential name: (raw prefix, route, POST suffix, that POST's route).
 NAMED_ROUTES = (
     (CREDENTIALS_PREFIX, CREDENTIAL_ROUTE, REFRESH_SUFFIX, REFRESH_ROUTE),
     (b"/v1/aws/", AWS_ROUTE, b"/login", AWS_LOGIN_ROUTE),
+    (KUBE_PREFIX, KUBE_ROUTE, b"", KUBE_ROUTE),
 )
 
 # Every route of the app, by method and OpenAPI path; a route missing here is forbidden, and
@@ -216,6 +218,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     # login only on the main socket.
     ("GET", AWS_ROUTE): Rule.READ,
     ("POST", AWS_LOGIN_ROUTE): Rule.FORBIDDEN,
+    # Kubernetes (issue 21): what `credd kube` answers kubectl, for a matching name.
+    ("GET", KUBE_ROUTE): Rule.READ,
     ("GET", "/openapi.json"): Rule.FORBIDDEN,  # the app's own, outside the document's paths
 }
 

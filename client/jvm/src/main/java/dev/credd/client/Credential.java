@@ -13,7 +13,7 @@ import java.util.Map;
  * newer daemon adds land in {@code extra}. {@link #toString()} shows no secret value.
  *
  * @param name the name, the key of the credential
- * @param kind {@code "secret"}, {@code "oauth2"}, {@code "ssh-key"} or {@code "aws"}
+ * @param kind {@code "secret"}, {@code "oauth2"}, {@code "ssh-key"}, {@code "aws"} or {@code "kube"}
  * @param username the user name, or null
  * @param secret the secret value (for oauth2, the current access token), or null when not returned
  * @param labels the labels, string to string
@@ -45,6 +45,9 @@ import java.util.Map;
  * @param roleArn aws: the role assumed, or null
  * @param session aws: whether STS session keys are handed out, or null
  * @param sessionDuration aws: seconds a session lasts, or null for STS's defaults
+ * @param clientCertificate kube: a client-certificate user's certificate (PEM); its key is never here
+ * @param idToken oauth2: an OpenID Connect login's ID token, only when asked for
+ * @param idTokenExpiresAt oauth2: when that ID token expires, or null
  */
 public record Credential(
         String name,
@@ -82,7 +85,11 @@ public record Credential(
         String mfaSerial,
         String roleArn,
         Boolean session,
-        Long sessionDuration) {
+        Long sessionDuration,
+        // Kubernetes and OpenID Connect (issue 21)
+        String clientCertificate,
+        String idToken,
+        Instant idTokenExpiresAt) {
 
     static Credential fromJson(JsonObject json) {
         // The aws fields are read first: `unread` (extra) is what no field took.
@@ -92,6 +99,9 @@ public record Credential(
         String roleArn = json.text("role_arn");
         Boolean session = json.optionalBool("session");
         Long sessionDuration = json.optionalLong("session_duration");
+        String clientCertificate = json.text("client_certificate");
+        String idToken = json.text("id_token");
+        Instant idTokenExpiresAt = json.instant("id_token_expires_at");
         return new Credential(
                 json.requiredText("name"),
                 json.requiredText("kind"),
@@ -124,12 +134,15 @@ public record Credential(
                 mfaSerial,
                 roleArn,
                 session,
-                sessionDuration);
+                sessionDuration,
+                clientCertificate,
+                idToken,
+                idTokenExpiresAt);
     }
 
     /**
      * The fields without the secret values ({@code secret}, {@code clientSecret},
-     * {@code refreshToken}) and without {@code extra}, which may hold one.
+     * {@code refreshToken}, {@code idToken}) and without {@code extra}, which may hold one.
      *
      * @return a description safe to log
      */
@@ -148,6 +161,8 @@ public record Credential(
                 + ", offered=" + offered
                 + ", accessKeyId=" + accessKeyId + ", region=" + region + ", mfaSerial=" + mfaSerial
                 + ", roleArn=" + roleArn + ", session=" + session
-                + ", sessionDuration=" + sessionDuration + "]";
+                + ", sessionDuration=" + sessionDuration
+                + ", clientCertificate=" + clientCertificate + ", idTokenExpiresAt=" + idTokenExpiresAt
+                + "]";
     }
 }
