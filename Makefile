@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 TS_CLIENT := client/typescript
 
 .DEFAULT_GOAL := all
-.PHONY: all install go run system-deps oauth-server jvm ts-client lint fmt test check lock bench dist soak docs
+.PHONY: all install install-run go install-helpers run system-deps jdk node oauth-server jvm ts-client lint fmt test check lock bench dist soak docs
 
 all: install go
 
@@ -23,17 +24,30 @@ $(BIN)/python:
 
 # editable_mode=compat: a path in a .pth file, not setuptools' import-hook finder, which
 # costs every Python start in .venv about 10 ms (pathlib, importlib.util) before main.
-$(STAMP): $(BIN)/python pyproject.toml client/pyproject.toml constraints.txt requirements-dev.txt
+# What running needs (credd and its client), then, for everything else, the development tools.
+$(RUN_STAMP): $(BIN)/python pyproject.toml client/pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt --config-settings editable_mode=compat \
 	  -e ./client -e '.[fast]'
+	touch $@
+
+install-run: $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
 	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
 	touch $@
 
-run: install
+run: install-run
 	$(BIN)/credd serve
 
+# The system programs: everything `make test` needs, or only a JDK, or only node and npm.
 system-deps:
 	PYTHON=$(PYTHON) scripts/install-system-deps
+
+jdk:
+	scripts/install-system-deps jvm
+
+node:
+	scripts/install-system-deps node
 
 # mypy three times: as this machine sees the code, then as macOS and Windows do (their
 # standard library's names, and the branches under `sys.platform` checks that run there).
@@ -68,6 +82,20 @@ GO_SOURCES := $(shell find $(GO_MODULE) -name '*.go' -o -name go.mod)
 
 go: $(GO_PROGRAMS)
 
+# The native helpers into PREFIX/bin (make install-helpers PREFIX=~/.local). Each is copied
+# beside its destination, what is there removed (a link, uv's or pipx's to the Python helpers,
+# goes; its target stays as it is) and the copy renamed into its place: never written through.
+PREFIX ?= $(HOME)/.local
+install-helpers: go
+	mkdir -p '$(PREFIX)/bin'
+	for helper in git-credential-credd docker-credential-credd; do \
+	  rm -f '$(PREFIX)/bin/'.$$helper.new && \
+	  cp $(GO_BUILD)/bin/$$helper '$(PREFIX)/bin/'.$$helper.new && \
+	  chmod 755 '$(PREFIX)/bin/'.$$helper.new && \
+	  rm -f '$(PREFIX)/bin/'$$helper && \
+	  mv -f '$(PREFIX)/bin/'.$$helper.new '$(PREFIX)/bin/'$$helper || exit 1; \
+	done
+
 $(GO_PROGRAMS) &: $(STAMP) $(GO_SOURCES)
 	cd $(GO_MODULE) && $(GO_ENV) $(GO) build -trimpath -ldflags=-s -o $(GO_BUILD)/bin/ \
 	  ./cmd/... ./internal/getlatency
@@ -78,7 +106,7 @@ OAUTH_SERVER := tests/oauth_server
 $(OAUTH_SERVER)/node_modules/.package-lock.json: $(OAUTH_SERVER)/package.json $(OAUTH_SERVER)/package-lock.json
 	cd $(OAUTH_SERVER) && npm ci --no-audit --no-fund --loglevel=error
 
-oauth-server: system-deps $(OAUTH_SERVER)/node_modules/.package-lock.json
+oauth-server: node $(OAUTH_SERVER)/node_modules/.package-lock.json
 
 # The JVM client (client/jvm): javac, javadoc and jar of Debian's JDK, no build tool and nothing
 # from Maven Central. The jar is client/jvm/build/credd-client.jar; tests/clients/test_jvm.py runs
@@ -105,7 +133,7 @@ $(JVM_TESTS): $(JVM_JAR) $(JVM_TEST_SOURCES)
 	$(JAVAC) -cp $(JVM_JAR) -d $(JVM_BUILD)/test-classes $(JVM_TEST_SOURCES)
 	touch $@
 
-jvm: system-deps $(JVM_TESTS)
+jvm: jdk $(JVM_TESTS)
 
 # The TypeScript client (client/typescript): its pinned compiler from package-lock.json, then
 # its JavaScript and declaration files in dist/, which its tests (tests/clients) import.
@@ -116,7 +144,7 @@ $(TS_CLIENT)/dist/index.js: $(TS_CLIENT)/node_modules/.package-lock.json $(TS_CL
 	rm -rf $(TS_CLIENT)/dist
 	cd $(TS_CLIENT) && node_modules/.bin/tsc -p tsconfig.json
 
-ts-client: system-deps $(TS_CLIENT)/dist/index.js
+ts-client: node $(TS_CLIENT)/dist/index.js
 
 test: system-deps install go oauth-server jvm ts-client lint docs
 	$(BIN)/pytest

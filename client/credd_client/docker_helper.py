@@ -134,7 +134,7 @@ def _failed(action: str, exc: CreddError, stdout: TextIO, stderr: TextIO) -> int
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if args == ["version"]:
+    if args in (["version"], ["--version"]):
         from . import __version__
 
         sys.stdout.write(f"{PROG} {__version__}\n")

@@ -275,6 +275,11 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--version"]:
+        from . import __version__
+
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        return 0
     if len(args) != 1:
         sys.stderr.write(f"usage: {PROG} get|store|erase (git runs it; see gitcredentials(7))\n")
         return 2

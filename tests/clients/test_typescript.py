@@ -225,3 +225,85 @@ def test_the_package_has_no_runtime_dependency(node: str) -> None:
     for module in DIST.glob("*.js"):
         for required in re.findall(r"require\(\"([^\"]+)\"\)", module.read_text()):
             assert required.startswith(("node:", "./")), f"{module.name} requires {required}"
+
+
+# --- a fresh clone, as the README says ----------------------------------------------------
+
+
+def _npm(npm: str, cwd: Path, *args: str) -> str:
+    env = clean_env(os.environ)
+    done = subprocess.run(
+        [npm, *args, "--no-audit", "--no-fund", "--prefer-offline"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"npm {' '.join(args)} in {cwd}\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _fresh_clone(root: Path) -> Path:
+    """The package's files as git has them: no dist/, no node_modules."""
+    repo = PACKAGE.parents[1]
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "client/typescript"],
+            cwd=repo,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((repo / name).read_bytes())
+    return root / "client" / "typescript"
+
+
+_USE = (
+    "const { CreddClient, DaemonUnavailableError } = require('credd-client');"
+    "const credd = new CreddClient({ socketPath: '/nonexistent/credd.sock' });"
+    "credd.list().catch((e) => {"
+    " console.log(e instanceof DaemonUnavailableError); credd.close(); });"
+)
+
+
+@pytest.mark.timeout(900)  # npm ci twice, npm test, npm pack, two installs
+def test_a_fresh_clone_builds_tests_and_installs_as_the_readme_says(node: str) -> None:
+    """`npm ci && npm test` in a fresh clone (prepare builds dist/), then the README's install:
+    `npm pack` and the tarball installed in another project, or the folder as a link."""
+    npm = require_program("npm")
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="cdts-clone"))
+    try:
+        package = _fresh_clone(root / "credd")
+        assert not (package / "dist").exists()
+        _npm(npm, package, "ci")
+        assert (package / "dist" / "index.js").exists()
+        assert (package / "dist" / "index.d.ts").exists()
+        _npm(npm, package, "test")
+        _npm(npm, package, "pack")
+        [tarball] = package.glob("credd-client-*.tgz")
+        for source in (tarball, package):  # the tarball, and the folder as a link
+            project = root / f"project-{source.name}"
+            project.mkdir()
+            (project / "package.json").write_text('{"name": "my-extension", "private": true}\n')
+            _npm(npm, project, "install", str(source))
+            used = subprocess.run(
+                [node, "-e", _USE],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert used.stdout.strip() == "true", used.stdout + used.stderr
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -408,6 +408,9 @@ def test_import_kube_takes_an_oidc_refresh_token_and_keeps_it_fresh(
             f"      config: {json.dumps(provider)}\n",
         )
     )
+    # Imported once its ID token has expired (as a kubeconfig's usually has): credd refreshes
+    # it at once, perhaps before the import reads it back, which still counts as arrived.
+    time.sleep(TOKEN_TTL)
     done = credd(env, "import", "kube", "--remove-source")
     assert done.returncode == 0, done.stderr
     assert "add           kube:alice" in done.stdout

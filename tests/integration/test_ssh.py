@@ -291,12 +291,14 @@ def test_a_symlinked_remote_folder_is_refused_and_its_target_untouched(
         assert client.views() == []
 
 
-@pytest.mark.parametrize("answer", ["0.0.0.0:8022", "/tmp/a b", "/tmp/x\\y"])
+@pytest.mark.parametrize("answer", ["0.0.0.0:8022", "{home}/a b/credd.sock", "{home}/x\\y.sock"])
 def test_a_remote_socket_answer_that_would_reshape_the_forward_is_refused(
     laptop: dict[str, str], box: RemoteBox, answer: str
 ) -> None:
-    # The remote's own environment names the socket (a compromised or careless dev box).
-    shell = f"#!/bin/sh\nCREDD_SOCKET='{answer}'; export CREDD_SOCKET\nexec /bin/sh \"$@\"\n"
+    # The remote's own environment names the socket (a compromised or careless dev box), in
+    # folders of the remote user's own, so only the path itself is wrong.
+    named = answer.format(home=box.home)
+    shell = f"#!/bin/sh\nCREDD_SOCKET='{named}'; export CREDD_SOCKET\nexec /bin/sh \"$@\"\n"
     box.use_login_shell(shell)
     done = credd_ssh(laptop, box, "--allow", "git:*", command="echo ran")
     assert done.returncode == 1, done.stderr

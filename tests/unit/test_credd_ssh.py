@@ -103,10 +103,12 @@ def test_ssh_args_split_into_options_and_command() -> None:
 
 
 def test_the_session_puts_options_before_and_the_command_after_the_destination() -> None:
+    # After `--` and the destination, ssh reads no option: the rest is the remote command
+    # (a second `--` would be sent as part of it).
     forward = "/r/credd.sock:/l/v.sock"
     assert session_command("ssh", forward, "devbox", ["-p", "2222", "--", "ls", "-l"]) == [
         *("ssh", "-o", "ExitOnForwardFailure=yes", "-R", forward, "-p", "2222"),
-        *("--", "devbox", "--", "ls", "-l"),
+        *("--", "devbox", "ls", "-l"),
     ]
     # A destination that looks like an option stays a destination.
     assert session_command("ssh", forward, "-oProxyCommand=x", [])[-2:] == [

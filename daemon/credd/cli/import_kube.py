@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..kube.kubeconfig import (
@@ -105,7 +105,11 @@ class KubeImport:
     def description(self) -> str:
         return ", ".join(config.path for config in self.files) + " (kubeconfig)"
 
-    def clear(self, check_unchanged: Any, replace_file: Any) -> None:
+    def clear(
+        self,
+        check_unchanged: Callable[[str, bytes], None],
+        replace_file: Callable[[str, bytes], None],
+    ) -> None:
         """Rewrite each file that defines an imported user, if it did not change meanwhile."""
         originals = {config.path: config.text.encode("utf-8") for config in self.files}
         for path in self.rewritten:

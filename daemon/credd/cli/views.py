@@ -226,10 +226,11 @@ def checked_remote_socket(answer: str) -> str:
 
 
 def session_command(ssh: str, forward: str, destination: str, ssh_args: list[str]) -> list[str]:
-    """ssh with the forward; ``--`` ends the options, so no destination is read as one."""
+    """ssh with the forward; ``--`` ends the options, so no destination is read as one, and
+    ssh takes everything after the destination as the remote command."""
     options, command = split_ssh_args(ssh_args)
-    session = [ssh, "-o", "ExitOnForwardFailure=yes", "-R", forward, *options, "--", destination]
-    return session + (["--", *command] if command else [])
+    forwarding = ["-o", "ExitOnForwardFailure=yes", "-R", forward]
+    return [ssh, *forwarding, *options, "--", destination, *command]
 
 
 def split_ssh_args(args: list[str]) -> tuple[list[str], list[str]]:

@@ -185,7 +185,7 @@ func oneLine(err error) string {
 
 // Main is the command: its arguments (without the program's name) and its exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, open func() (Store, error)) int {
-	if len(args) == 1 && args[0] == "version" {
+	if len(args) == 1 && (args[0] == "version" || args[0] == "--version") {
 		fmt.Fprintf(stdout, "%s %s\n", Prog, credd.Version)
 		return 0
 	}

@@ -356,6 +356,10 @@ func oneLine(err error) string {
 
 // Main is the command: its arguments (without the program's name) and its exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, open func() (Store, error)) int {
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Fprintf(stdout, "%s %s\n", Prog, credd.Version)
+		return 0
+	}
 	if len(args) != 1 {
 		fmt.Fprintf(stderr, "usage: %s get|store|erase (git runs it; see gitcredentials(7))\n", Prog)
 		return 2
