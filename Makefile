@@ -25,9 +25,12 @@ $(BIN)/python:
 # editable_mode=compat: a path in a .pth file, not setuptools' import-hook finder, which
 # costs every Python start in .venv about 10 ms (pathlib, importlib.util) before main.
 # What running needs (credd and its client), then, for everything else, the development tools.
+# The client is installed once more at the end: `credd` is its script, and a venv whose
+# older daemon install owned that script loses it when pip replaces the daemon.
 $(RUN_STAMP): $(BIN)/python pyproject.toml client/pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt --config-settings editable_mode=compat \
 	  -e ./client -e '.[fast]'
+	$(PIP) install -q --no-deps --force-reinstall --config-settings editable_mode=compat -e ./client
 	touch $@
 
 install-run: $(RUN_STAMP)

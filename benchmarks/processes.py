@@ -95,6 +95,8 @@ def run(env: Environment) -> list[Row]:
     python = sys.executable
 
     credd = time_process([str(BIN / "credd"), "get", "bench"], credd_env, trials)
+    # The same answer through the full parser and the JSON credential: what the hot path skips.
+    full = time_process([str(BIN / "credd"), "get", "--json", "bench"], credd_env, trials)
     secret_tool = time_process(
         ["secret-tool", "lookup", "service", SERVICE, "username", USER], base, trials
     )
@@ -119,6 +121,12 @@ def run(env: Environment) -> list[Row]:
             ratio(credd.p50, secret_tool.p50),
             "≤ 1.5x secret-tool",
             credd.p50 <= 1.5 * secret_tool.p50,
+        ),
+        Row(
+            "`credd get NAME` (hot path) vs `credd get --json NAME`",
+            median_iqr(credd),
+            f"credd get --json (argparse, JSON): {median_iqr(full)}",
+            ratio(credd.p50, full.p50),
         ),
         Row(
             "`credd get NAME` vs git's cache",

@@ -107,3 +107,11 @@ def test_public_names() -> None:
     ]
     assert all(hasattr(credd_client, name) for name in credd_client.__all__)
     assert credd_client.__version__ == "0.1.0"
+
+
+def test_the_command_line_stays_light() -> None:
+    """`credd` is the client's: its entry point imports no daemon and nothing heavy."""
+    gained = modules_gained_by_importing_the_client("credd_client.cli")
+    roots = {name.partition(".")[0] for name in gained}
+    assert roots - set(sys.stdlib_module_names) == {"credd_client"}
+    assert roots & (FORBIDDEN | {"argparse", "json", "credd"}) == set()

@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from credd_client import Client
+from credd_client._transport import UnixTransport
 from tests.support.cli import credd, run_program
 from tests.support.daemon import DaemonProcess, raw_request
 from tests.support.secret_service import SecretService
@@ -312,6 +313,8 @@ def drive_everything(env: dict[str, str], seen: Seen, planted: dict[str, str]) -
         ("audit", "--json"),
         ("get", "absent"),
         ("delete", "absent"),
+        ("completion", "--names"),
+        ("completion", "bash"),
     ):
         seen.cli(env, *args)
     # The intended place: `get` prints the secret (checked, not searched).
@@ -346,6 +349,12 @@ def drive_everything(env: dict[str, str], seen: Seen, planted: dict[str, str]) -
         status, answer = raw_request(sock, "GET", path)
         assert status >= 400
         seen.add(f"GET {path} answer", answer)
+    # The plain-text secret answers only a found credential: its errors are JSON, no value.
+    plain = UnixTransport(str(sock), 10.0)
+    for path in ("/v1/credentials/absent", f"/v1/credentials/{bad}%0A", "/v1/credentials"):
+        answer = plain.request("GET", path, None, {"Accept": "text/plain"}).body
+        seen.add(f"GET {path} as text/plain", answer)
+    plain.close()
     assert seen.cli(env, "set", "bad", "--json", input='{"secret": "' + bad) == 2
     # Recovery, the failures too: short and wrong passphrases, a cut and an altered backup.
     passphrase = canary("passphrase")

@@ -76,7 +76,7 @@ def bash_complete(env: dict[str, str], line: str, words: list[str]) -> list[str]
     )
     assert result.returncode == 0, result.stderr
     bound, *replies = result.stdout.splitlines()
-    assert bound == "complete -o default -F _credd_complete credd"
+    assert bound == "complete -F _credd_complete credd"
     return replies
 
 
@@ -120,7 +120,9 @@ def test_bash_completes_a_name_inside_an_open_quote(named: dict[str, str]) -> No
     assert bash_complete(named, line, ["credd", "get", '"team o']) == ["team one/db pass"]
 
 
-def test_bash_completes_commands_options_and_subcommands(named: dict[str, str]) -> None:
+def test_bash_completes_commands_options_and_subcommands(
+    named: dict[str, str], tmp_path: Path
+) -> None:
     assert bash_complete(named, "credd g", ["credd", "g"]) == ["get"]
     assert "completion" in bash_complete(named, "credd ", ["credd", ""])
     assert bash_complete(named, "credd get --j", ["credd", "get", "--j"]) == ["--json"]
@@ -129,9 +131,12 @@ def test_bash_completes_commands_options_and_subcommands(named: dict[str, str]) 
         "zsh",
         "fish",
     ]
-    # An option's value is not a name: nothing offered.
-    line = "credd set x --username "
-    assert bash_complete(named, line, ["credd", "set", "x", "--username", ""]) == []
+    # An option's value is not a name: files, quoted as names are.
+    (tmp_path / "my log.txt").touch()
+    typed = f"{tmp_path}/my\\ l"
+    line = f"credd serve --log-file {typed}"
+    (reply,) = bash_complete(named, line, ["credd", "serve", "--log-file", typed])
+    assert applied(line, typed, reply)[3] == f"{tmp_path}/my log.txt"
 
 
 def test_no_daemon_no_names_and_no_values(

@@ -73,7 +73,9 @@ def stored(headless_daemon: DaemonProcess, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(name=st.one_of(st.sampled_from(sorted(STORED)), st.text(max_size=20)))
 def test_hot_path_and_full_parser_answer_alike(stored: None, name: str) -> None:

@@ -471,3 +471,24 @@ def test_status_tolerates_missing_reports_and_new_fields() -> None:
     status = Status.from_json({"pid": 1, "version": "9.0", "locked": True, "new": 1})
     assert (status.key_backend, status.uptime_seconds, status.insecure) == ({}, None, False)
     assert status.raw["new"] == 1
+
+
+def test_get_secret_reads_a_json_answer_too(client: Client) -> None:
+    """A daemon that does not answer text/plain (an older one) still gives the secret."""
+    client.set_secret("n", SECRET)
+    assert client.get_secret("n") == SECRET
+
+
+def test_list_fields_gives_the_named_fields(client: Client) -> None:
+    client.set_secret("a", SECRET, username="me")
+    client.set_secret("b", SECRET)
+    assert client.list_fields("name", "username", "status") == [
+        ("a", "me", None),
+        ("b", None, None),
+    ]
+
+
+def test_list_fields_refuses_a_field_that_is_not_text(client: Client, daemon: FakeDaemon) -> None:
+    daemon.canned = (200, json.dumps({"credentials": [{"name": 5}]}).encode())
+    with pytest.raises(ProtocolError, match="not text"):
+        client.list_fields("name")

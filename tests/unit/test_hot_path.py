@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credd_client.cli import is_hot_get
@@ -35,12 +35,18 @@ def parsed(argv: list[str]) -> dict[str, object] | None:
             return None
 
 
+# Building the full parser imports every command's module: slow on a loaded machine.
+patient = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@patient
 @given(st.lists(arguments, max_size=4))
 def test_what_the_hot_path_takes_the_parser_reads_as_a_plain_get(argv: list[str]) -> None:
     if is_hot_get(argv):
         assert parsed(argv) == {"command": "get", "name": argv[1], "json": False, "run": run_get}
 
 
+@patient
 @given(arguments)
 def test_every_get_of_a_name_is_hot(name: str) -> None:
     """`get NAME` with any NAME the parser takes as a name, and not an option, is hot."""

@@ -75,6 +75,7 @@ class Command:
         self.options: list[str] = []
         self.options_with_value: list[str] = []
         self.takes_names = False
+        self.takes_files = False  # another positional (a path, a source, a command)
         self.subcommands: list[str] = []
 
 
@@ -98,6 +99,8 @@ def completion_table(parser: argparse.ArgumentParser) -> list[Command]:
                     command.takes_names = True
                 elif argument.choices:  # `service install|uninstall|status`
                     command.subcommands.extend(map(str, argument.choices))
+                else:
+                    command.takes_files = True
             table.append(command)
     return table
 

@@ -76,11 +76,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"credd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     client_groups = [group for group, names in COMMANDS.items() if command in names]
-    if command is None or not client_groups:
-        client_groups = list(COMMANDS)
-    for group in client_groups:
+    for group in client_groups or COMMANDS:
         importlib.import_module(f"{__package__}.{group}").register(commands)
-    if command is not None and command in {n for names in COMMANDS.values() for n in names}:
+    if client_groups:  # a client command: nothing of the daemon's is needed
         return parser
     daemon = daemon_cli()
     if daemon is None:

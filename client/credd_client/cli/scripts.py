@@ -52,6 +52,12 @@ _credd_takes_names() {
     esac
     return 1
 }
+_credd_takes_files() {
+    case $1 in
+        %(file_commands)s) return 0 ;;
+    esac
+    return 1
+}
 _credd_complete() {
     COMPREPLY=()
     local cur="${COMP_WORDS[COMP_CWORD]}" line="${COMP_LINE:0:COMP_POINT}"
@@ -75,29 +81,41 @@ _credd_complete() {
             COMPREPLY=($(compgen -W "$(_credd_words_of "$command")" -- "$cur"))
             return 0 ;;
     esac
-    _credd_takes_value "$command" "$previous" && return 0
+    if _credd_takes_value "$command" "$previous"; then
+        _credd_reply files "$raw" "$cur"
+        return 0
+    fi
     local subcommands
     subcommands="$(_credd_subcommands_of "$command")"
     if [ -n "$subcommands" ]; then
         [ "$previous" = "$command" ] && COMPREPLY=($(compgen -W "$subcommands" -- "$cur"))
         return 0
     fi
-    _credd_takes_names "$command" || return 0
-    _credd_complete_names "$raw" "$cur"
+    # A credential name: only names, never files, and nothing when no daemon answers.
+    if _credd_takes_names "$command"; then
+        _credd_reply names "$raw" "$cur"
+    elif _credd_takes_files "$command"; then
+        _credd_reply files "$raw" "$cur"
+    fi
 }
-# Names starting with what was typed, each answered as the part of it bash replaces (its
-# current word, which begins after the last `:` typed), quoted as the user began: inside a
-# quote as is, else with printf %%q's backslashes.
-_credd_complete_names() {
-    local raw="$1" cur="$2" typed quote="" name reply head
+# The names (or files) starting with what was typed, each answered as the part of it bash
+# replaces (its current word, which begins after the last `:` typed), quoted as the user
+# began: inside a quote as is, else with printf %%q's backslashes.
+_credd_reply() {
+    local raw="$2" cur="$3" typed quote="" name reply head candidates
     case $raw in
         \"*|\'*) quote="${raw:0:1}"; typed="${raw:1}" ;;
         *) typed="$(printf '%%s' "$raw" | sed 's/\\\(.\)/\1/g')" ;;
     esac
     head="${raw%%"$cur"}"
+    if [ "$1" = names ]; then
+        candidates="$(command credd completion --names 2>/dev/null)"
+    else
+        candidates="$(compgen -f -- "$typed")"
+    fi
     local IFS='
 '
-    for name in $(command credd completion --names 2>/dev/null); do
+    for name in $candidates; do
         case $name in
             "$typed"*) ;;
             *) continue ;;
@@ -117,7 +135,7 @@ _credd_complete_names() {
     done
     return 0
 }
-complete -o default -F _credd_complete credd
+complete -F _credd_complete credd
 """
 
 
@@ -137,6 +155,7 @@ def _bash(table: list[Command]) -> str:
         "values": "\n".join(values) or "        *) ;;",
         "subcommands": "\n".join(subcommands) or "        *) ;;",
         "name_commands": "|".join(name_commands) or "''",
+        "file_commands": "|".join(c.name for c in table if c.takes_files) or "''",
         "commands": _words([c.name for c in table]),
     }
 
@@ -175,6 +194,7 @@ _credd() {
             names=("${(@f)$(command credd completion --names 2>/dev/null)}")
             names=(${names:#})
             compadd -- $names ;;
+        %(file_commands)s) _files ;;
     esac
 }
 compdef _credd credd
@@ -185,7 +205,7 @@ def _zsh(table: list[Command]) -> str:
     described = [f"            {_single_quoted(f'{c.name}:{c.summary}')}" for c in table]
     options = [f"        {c.name}) options=({_words(c.options)}) ;;" for c in table if c.options]
     values = [
-        f"        {_single_quoted(c.name + ' ' + option)}) return ;;"
+        f"        {_single_quoted(c.name + ' ' + option)}) _files; return ;;"
         for c in table
         for option in c.options_with_value
     ]
@@ -200,6 +220,7 @@ def _zsh(table: list[Command]) -> str:
         "values": "\n".join(values) or "        *) ;;",
         "subcommands": "\n".join(subcommands) or "        *) ;;",
         "name_commands": "|".join(c.name for c in table if c.takes_names) or "''",
+        "file_commands": "|".join(c.name for c in table if c.takes_files) or "''",
     }
 
 
@@ -220,7 +241,7 @@ def _fish(table: list[Command]) -> str:
         seen = f"'__fish_seen_subcommand_from {c.name}'"
         for option in c.options:
             flag = f"-l {option[2:]}" if option.startswith("--") else f"-s {option[1:]}"
-            needs = " -r" if option in c.options_with_value else ""
+            needs = " -r -F" if option in c.options_with_value else ""
             lines.append(f"complete -c credd -n {seen} {flag}{needs}")
         if c.subcommands:
             lines.append(
@@ -228,6 +249,10 @@ def _fish(table: list[Command]) -> str:
                 f'__fish_seen_subcommand_from {_words(c.subcommands)}" '
                 f"-a {_single_quoted(_words(c.subcommands))}"
             )
+    # Files where a command takes something other than a name or a subcommand.
+    file_commands = " ".join(c.name for c in table if c.takes_files)
+    if file_commands:
+        lines.append(f"complete -c credd -n '__fish_seen_subcommand_from {file_commands}' -F")
     name_commands = " ".join(c.name for c in table if c.takes_names)
     if name_commands:
         lines.append(

@@ -16,8 +16,8 @@ from ..store.records import Credential
 TEXT_PLAIN = "text/plain"
 # What the OpenAPI document says the route answers besides the JSON credential.
 OPENAPI_TEXT_ANSWER = {
-    "description": "With `Accept: text/plain` (and not application/json): the secret alone, "
-    "UTF-8, no newline added",
+    "description": "The credential with its secret; with `Accept: text/plain` (and not "
+    "application/json), the secret alone: UTF-8, no newline added",
     "content": {TEXT_PLAIN: {"schema": {"type": "string"}}},
 }
 
