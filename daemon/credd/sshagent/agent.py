@@ -86,6 +86,9 @@ class Agent:
             and c.ssh.offered
             and (c.ssh.offered_until is None or now < c.ssh.offered_until)
             and session.may_use(c.name)
+            # A key restricted to programs is never served through a view: the program on
+            # the far side of a forward cannot be known.
+            and (session.matches is None or not c.allowed_programs)
         ]
 
     def _record(

@@ -42,6 +42,11 @@ def socket_for(main_socket: Path, name: str) -> Path:
     return views_folder(main_socket) / f"{name}.sock"
 
 
+def agent_socket_for(main_socket: Path, name: str) -> Path:
+    """A view's SSH agent socket, beside its HTTP one."""
+    return views_folder(main_socket) / f"{name}.agent.sock"
+
+
 def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
     """Bind and listen; the file admits the user and ``uids`` only. Raises ViewSocketError."""
     if sys.platform == "win32":
