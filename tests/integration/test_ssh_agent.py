@@ -451,3 +451,32 @@ def test_credd_ssh_agent_forwards_only_the_named_keys(
     assert [line.split()[1] for line in remote.stdout.splitlines()] == [fingerprint(allowed)]
     views = json.loads(run(agent_env, "credd", "view", "list", "--json").stdout)
     assert [(v["patterns"], v["ssh_keys"]) for v in views] == [([], ["ssh:id_work"])]
+
+
+def test_ssh_add_X_takes_the_passphrase_of_a_passphrase_store(
+    headless_credd_env: dict[str, str], keys_folder: Path
+) -> None:
+    from tests.support.terminal import run_on_terminal
+
+    env = dict(headless_credd_env)
+    env["SSH_AUTH_SOCK"] = agent_socket_path(env)
+    home = Path(env["CREDD_HOME"])
+    home.mkdir(mode=0o700)
+    (home / "config.toml").write_text('key_backend = "passphrase"\n')
+    passphrase = "a long passphrase, typed"
+    with DaemonProcess(home, Path(env["CREDD_SOCKET"]), env):
+        # No store yet: its passphrase is chosen with credd unlock, not with ssh-add -X.
+        assert run(env, "ssh-add", "-X", input=passphrase + "\n", check=False).returncode != 0
+        credd = str(Path(env["PATH"].split(os.pathsep)[0]) / "credd")
+        code, screen = run_on_terminal(
+            [credd, "unlock"], env, [("New passphrase: ", passphrase), ("Repeat it: ", passphrase)]
+        )
+        assert code == 0, screen
+        key = make_key(keys_folder, "id_pass", "ed25519", [])
+        run(env, "credd", "ssh-key", "import", str(key))
+        run(env, "ssh-add", "-x", input="x\nx\n")
+        assert run(env, "ssh-add", "-l", check=False).returncode == 1
+        assert run(env, "ssh-add", "-X", input="wrong passphrase\n", check=False).returncode != 0
+        assert json.loads(run(env, "credd", "status", "--json").stdout)["locked"] is True
+        run(env, "ssh-add", "-X", input=passphrase + "\n")
+        assert fingerprint(key) in run(env, "ssh-add", "-l").stdout

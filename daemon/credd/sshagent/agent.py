@@ -213,7 +213,10 @@ class Agent:
         if session.matches is not None:
             return FAILURE
         # The passphrase of a passphrase store; keyring and key-file stores need none.
-        interactive = self.service.vault.key_source().interactive
+        vault = self.service.vault
+        interactive = vault.key_source().interactive
+        if interactive and vault.file.version() is None:
+            return FAILURE  # a new store's passphrase is chosen (typed twice) by `credd unlock`
         await self.service.unlock(password if interactive else None)
         self._record("unlock", None, "ok", session)
         return SUCCESS
