@@ -31,6 +31,8 @@ def test_quick_run_prints_the_whole_table() -> None:
         "git",
         "sshd",
         "ssh",
+        "ssh-agent",
+        "ssh-add",
     ):
         require_program(program)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDD_")}
@@ -69,3 +71,5 @@ def test_quick_run_prints_the_whole_table() -> None:
     assert any(
         m.endswith("views with a connection each, made and removed 4 times") for m in metrics
     )
+    assert any(m.startswith("SSH sign, ed25519") for m in metrics)
+    assert any(m.startswith("`ssh -o BatchMode=yes") for m in metrics)

@@ -291,6 +291,13 @@ type ViewStatus struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	// Requests counts the requests through it.
 	Requests int `json:"requests"`
+
+	// SSH keys (issue 20).
+
+	// SSHKeys are the globs on ssh-key names its agent socket offers.
+	SSHKeys []string `json:"ssh_keys"`
+	// AgentSocket is its SSH agent socket (views/NAME.agent.sock), empty without SSHKeys.
+	AgentSocket string `json:"agent_socket"`
 }
 
 // ProgramIdentity says whether the daemon can read its clients' executables.

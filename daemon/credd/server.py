@@ -54,6 +54,7 @@ from .system.peer import Peer, PeerRefused, WithPeer, admit, programs
 from .system.unixsocket import BACKLOG, SOCKET_MODE, bind_private
 from .system.winpipe import PipeStartError
 from .views.manager import LiveView, Views, WithView
+from .views.policy import View
 
 log = logging.getLogger("credd")
 
@@ -431,10 +432,26 @@ def _serve_beside(
 ) -> None:
     """What is served beside the main socket: the views, the SSH agent (on the socket systemd
     passed, or one bound at start)."""
-    service.views = server.views = Views(paths.state_dir, paths.views)
+    views = service.views = server.views = Views(paths.state_dir, paths.views)
     if paths.agent_socket is not None:
-        server.agent = AgentServer(Agent(service, server.audit), paths.agent_socket)
+        agent = Agent(service, server.audit)
+        server.agent = AgentServer(agent, paths.agent_socket)
         server.agent_sock = agent_sock
+
+        async def serve_view_agent(view: View, sock: socket.socket) -> AgentServer:
+            """A view's agent: its keys only, the uids it names, never adding or removing."""
+            assert view.agent_socket is not None
+            served = AgentServer(
+                agent,
+                Path(view.agent_socket),
+                others=view.uids,
+                view=view.name,
+                matches=view.matches_key,
+            )
+            await served.start(sock)
+            return served
+
+        views.agent_starter = serve_view_agent
 
 
 async def serve(config: Config, paths: StatePaths) -> None:

@@ -377,3 +377,106 @@ def test_status_shows_the_agent_and_warns_of_another(agent_env: dict[str, str]) 
     units.mkdir(parents=True)
     (units / "credd.socket").write_text("[Socket]\n")
     assert "run `credd service install` again" in run(agent_env, "credd", "status").stdout
+
+
+# --- forwarding: a view's agent offers the named keys only -------------------------------------
+
+
+def test_a_views_agent_lists_and_signs_with_its_keys_only(
+    agent_env: dict[str, str], keys_folder: Path, sshd: LoginSshd
+) -> None:
+    allowed = make_key(keys_folder, "id_work", "ed25519", [])
+    other = make_key(keys_folder, "id_home", "ed25519", [])
+    restricted = make_key(keys_folder, "id_signing", "ed25519", [])
+    run(agent_env, "credd", "ssh-key", "import", str(allowed), str(other))
+    run(agent_env, "credd", "ssh-key", "import", str(restricted), "--allow-program", "ssh")
+    made = json.loads(
+        run(
+            agent_env,
+            "credd",
+            "view",
+            "add",
+            "fwd",
+            "--ssh-key",
+            "ssh:id_work",
+            "ssh:id_signing",
+            "--json",
+        ).stdout
+    )
+    view_agent = made["agent_socket"]
+    assert view_agent.endswith("/views/fwd.agent.sock")
+    assert made["patterns"] == []
+    through = {**agent_env, "SSH_AUTH_SOCK": view_agent}
+    # The key restricted to a program is never served through a view.
+    listed = run(through, "ssh-add", "-l").stdout.splitlines()
+    assert [line.split()[1] for line in listed] == [fingerprint(allowed)]
+    # It never adds, removes or locks.
+    assert run(through, "ssh-add", str(other), check=False).returncode != 0
+    assert run(through, "ssh-add", "-D", check=False).returncode != 0
+    assert run(through, "ssh-add", "-x", check=False, input="p\np\n").returncode != 0
+    sshd.authorize(allowed.with_suffix(".pub").read_text())
+    assert run(through, *sshd.ssh(view_agent), "true", check=False).returncode == 0
+    sshd.authorize(other.with_suffix(".pub").read_text())
+    assert run(through, *sshd.ssh(view_agent), "true", check=False).returncode == 255
+    signed = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign" and r["view"] == "fwd"]
+    assert [r["outcome"] for r in signed] == ["ok"]
+    run(agent_env, "credd", "view", "remove", "fwd")
+    assert not Path(view_agent).exists()
+
+
+def test_credd_ssh_agent_forwards_only_the_named_keys(
+    agent_env: dict[str, str], keys_folder: Path, sshd: LoginSshd
+) -> None:
+    allowed = make_key(keys_folder, "id_work", "ed25519", [])
+    other = make_key(keys_folder, "id_home", "ecdsa", ["-b", "256"])
+    run(agent_env, "credd", "ssh-key", "import", str(allowed), str(other))
+    sshd.authorize(allowed.with_suffix(".pub").read_text(), other.with_suffix(".pub").read_text())
+    ssh = sshd.ssh(agent_env["SSH_AUTH_SOCK"])
+    destination, options = ssh[-1], ssh[1:-3]  # ssh's options after the destination
+    remote = run(
+        agent_env,
+        "credd",
+        "ssh",
+        "--agent",
+        "ssh:id_work",
+        destination,
+        "-p",
+        str(sshd.port),
+        *options,
+        "--",
+        "ssh-add",
+        "-l",
+    )
+    # On the remote side, sshd set SSH_AUTH_SOCK to the forwarded agent: one key only.
+    assert [line.split()[1] for line in remote.stdout.splitlines()] == [fingerprint(allowed)]
+    views = json.loads(run(agent_env, "credd", "view", "list", "--json").stdout)
+    assert [(v["patterns"], v["ssh_keys"]) for v in views] == [([], ["ssh:id_work"])]
+
+
+def test_ssh_add_X_takes_the_passphrase_of_a_passphrase_store(
+    headless_credd_env: dict[str, str], keys_folder: Path
+) -> None:
+    from tests.support.terminal import run_on_terminal
+
+    env = dict(headless_credd_env)
+    env["SSH_AUTH_SOCK"] = agent_socket_path(env)
+    home = Path(env["CREDD_HOME"])
+    home.mkdir(mode=0o700)
+    (home / "config.toml").write_text('key_backend = "passphrase"\n')
+    passphrase = "a long passphrase, typed"
+    with DaemonProcess(home, Path(env["CREDD_SOCKET"]), env):
+        # No store yet: its passphrase is chosen with credd unlock, not with ssh-add -X.
+        assert run(env, "ssh-add", "-X", input=passphrase + "\n", check=False).returncode != 0
+        credd = str(Path(env["PATH"].split(os.pathsep)[0]) / "credd")
+        code, screen = run_on_terminal(
+            [credd, "unlock"], env, [("New passphrase: ", passphrase), ("Repeat it: ", passphrase)]
+        )
+        assert code == 0, screen
+        key = make_key(keys_folder, "id_pass", "ed25519", [])
+        run(env, "credd", "ssh-key", "import", str(key))
+        run(env, "ssh-add", "-x", input="x\nx\n")
+        assert run(env, "ssh-add", "-l", check=False).returncode == 1
+        assert run(env, "ssh-add", "-X", input="wrong passphrase\n", check=False).returncode != 0
+        assert json.loads(run(env, "credd", "status", "--json").stdout)["locked"] is True
+        run(env, "ssh-add", "-X", input=passphrase + "\n")
+        assert fingerprint(key) in run(env, "ssh-add", "-l").stdout

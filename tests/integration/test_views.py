@@ -55,6 +55,8 @@ VIEW_STATUS_FIELDS = {
     "expires_at",
     "last_used_at",
     "requests",
+    "ssh_keys",
+    "agent_socket",
 }
 NAMED_UID, OTHER_UID = 61100, 61101
 

@@ -8,6 +8,7 @@ import pytest
 from credd.cli.views import (
     checked_remote_socket,
     default_view_name,
+    forward_options,
     session_command,
     split_ssh_args,
 )
@@ -106,12 +107,13 @@ def test_the_session_puts_options_before_and_the_command_after_the_destination()
     # After `--` and the destination, ssh reads no option: the rest is the remote command
     # (a second `--` would be sent as part of it).
     forward = "/r/credd.sock:/l/v.sock"
-    assert session_command("ssh", forward, "devbox", ["-p", "2222", "--", "ls", "-l"]) == [
+    forwarding = forward_options(forward)
+    assert session_command("ssh", forwarding, "devbox", ["-p", "2222", "--", "ls", "-l"]) == [
         *("ssh", "-o", "ExitOnForwardFailure=yes", "-R", forward, "-p", "2222"),
         *("--", "devbox", "ls", "-l"),
     ]
     # A destination that looks like an option stays a destination.
-    assert session_command("ssh", forward, "-oProxyCommand=x", [])[-2:] == [
+    assert session_command("ssh", forwarding, "-oProxyCommand=x", [])[-2:] == [
         "--",
         "-oProxyCommand=x",
     ]

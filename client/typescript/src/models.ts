@@ -156,6 +156,9 @@ export interface ViewStatus {
   readonly expires_at: string | null;
   readonly last_used_at: string | null;
   readonly requests: number;
+  // SSH keys (issue 20): the globs on ssh-key names its agent socket offers, and that socket.
+  readonly ssh_keys?: readonly string[];
+  readonly agent_socket?: string | null;
 }
 
 /** Whether the daemon can read its clients' executables, and if not, why. */

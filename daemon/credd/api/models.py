@@ -447,7 +447,9 @@ class ViewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     patterns: list[str] = Field(
-        min_length=1, max_length=64, description="globs on credential names (fnmatch)"
+        default_factory=list,
+        max_length=64,
+        description="globs on credential names (fnmatch); may be empty with ssh_keys",
     )
     write: bool = Field(False, description="allow PUT and DELETE of matching names")
     ttl: str | None = Field(
@@ -455,6 +457,11 @@ class ViewIn(BaseModel):
     )
     uids: list[int] = Field(
         default_factory=list, max_length=64, description="other uids the socket admits"
+    )
+    ssh_keys: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="globs on ssh-key names: the view's agent socket lists and signs with these",
     )
 
 
@@ -467,6 +474,9 @@ class ViewStatus(BaseModel):
     expires_at: datetime | None
     last_used_at: datetime | None
     requests: int
+    # SSH keys (issue 20): the view's agent socket and the keys it offers.
+    ssh_keys: list[str] = Field(default_factory=list)
+    agent_socket: str | None = Field(None, description="views/NAME.agent.sock, with ssh_keys")
 
 
 class ViewList(BaseModel):

@@ -16,7 +16,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credd_client.errors import CreddError, Forbidden
 
-from ..apipaths import CREDENTIALS_PREFIX, name_from_raw
 from ..operations import CredentialService
 from ..store.records import utc_now
 from ..views.manager import view_in
@@ -47,8 +46,6 @@ class ViewPolicy:
             live.used(now)
             raw: bytes = scope.get("raw_path") or scope["path"].encode()
             answer = decide(live.view, scope["method"], raw, scope["query_string"])
-            if scope["method"] in ("PUT", "DELETE"):
-                await self._refuse_key_write(live.view.name, raw)
         except CreddError as exc:
             await send_error(send, exc)
             return
@@ -75,11 +72,3 @@ class ViewPolicy:
         except Exception as exc:
             response = internal_error(scope["method"], scope["path"], exc)
         await response(scope, receive, send)
-
-    async def _refuse_key_write(self, view: str, raw: bytes) -> None:
-        """A view never replaces or deletes an ssh-key (nor makes one: no PUT body can)."""
-        await self.service.list()  # unlocked as the write itself would be, or refused
-        name = name_from_raw(raw.split(b"?", 1)[0][len(CREDENTIALS_PREFIX) :])
-        stored = self.service.vault.state().credentials.get(name)
-        if stored is not None and stored.kind == "ssh-key":
-            raise Forbidden(f"the view {view!r} cannot change the ssh-key {name!r}")

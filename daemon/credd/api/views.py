@@ -41,7 +41,12 @@ def views_router(service: CredentialService, errors: dict[int | str, dict[str, A
         """Make or replace a view; the answer carries its socket's path."""
         check_view_name(name)
         live = await views().add(
-            name, body.patterns, write=body.write, ttl=body.ttl, uids=body.uids
+            name,
+            body.patterns,
+            write=body.write,
+            ttl=body.ttl,
+            uids=body.uids,
+            ssh_keys=body.ssh_keys,
         )
         return JSONResponse(live.status())
 

@@ -55,10 +55,19 @@ def register(commands: Any) -> None:
         "--allow",
         action="extend",
         nargs="+",
-        required=True,
+        default=[],
         metavar="PATTERN",
         help="a glob on credential names, e.g. 'git:https://github.com/*' (repeatable)",
     )
+    add.add_argument(
+        "--ssh-key",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATTERN",
+        help="a glob on ssh-key names: the view's agent socket offers these only (repeatable)",
+    )
+    add.add_argument("--json", action="store_true", help="print the view, both sockets too")
     add.add_argument("--write", action="store_true", help="allow set and delete of matching names")
     add.add_argument("--ttl", metavar="DURATION", help="how long the view lives: 90s, 15m, 8h, 2d")
     add.add_argument(
@@ -87,6 +96,13 @@ def register(commands: Any) -> None:
     )
     ssh.add_argument("--view", metavar="NAME", help="the view's name (default: ssh-HOST)")
     ssh.add_argument("--allow", action="append", default=[], metavar="PATTERN")
+    ssh.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="forward an SSH agent offering only the keys whose names match (repeatable)",
+    )
     ssh.add_argument("--ttl", metavar="DURATION", help=f"default {SSH_VIEW_TTL} for a new view")
     ssh.add_argument("destination")
     ssh.add_argument("ssh_args", nargs=argparse.REMAINDER, metavar="SSH ARGS")
@@ -107,10 +123,23 @@ def _checked_name(name: str) -> str:
 
 def run_add(args: argparse.Namespace) -> int:
     _checked_name(args.name)
-    body = {"patterns": args.allow, "write": args.write, "ttl": args.ttl, "uids": args.uid}
+    if not args.allow and not args.ssh_key:
+        raise InvalidRequest("give the credentials it serves: --allow, --ssh-key, or both")
+    body = {
+        "patterns": args.allow,
+        "write": args.write,
+        "ttl": args.ttl,
+        "uids": args.uid,
+        "ssh_keys": args.ssh_key,
+    }
     with Client(autostart=False) as client:
         view = client.put_view(args.name, body)
-    print(view["socket"])
+    if args.json:
+        print(json.dumps(view, indent=2))
+    elif args.ssh_key and not args.allow:
+        print(view["agent_socket"])
+    else:
+        print(view["socket"])
     return 0
 
 
@@ -163,6 +192,8 @@ def run_ssh(args: argparse.Namespace) -> int:
         )
         return 1
     name = _checked_name(args.view or default_view_name(args.destination))
+    if args.agent and not args.allow:  # --agent alone forwards no HTTP view
+        return run_ssh_agent_only(ssh, name, args)
     options, _command = split_ssh_args(args.ssh_args)
     # Order: everything that can be checked here first, then the remote folder, and only
     # then the view, so a failure leaves no new view behind.
@@ -172,9 +203,11 @@ def run_ssh(args: argparse.Namespace) -> int:
         if remote is None:
             return 1
         view = existing or client.put_view(
-            name, {"patterns": args.allow, "ttl": args.ttl or SSH_VIEW_TTL}
+            name,
+            {"patterns": args.allow, "ttl": args.ttl or SSH_VIEW_TTL, "ssh_keys": args.agent},
         )
-    command = session_command(ssh, f"{remote}:{view['socket']}", args.destination, args.ssh_args)
+    forwarding = forward_options(f"{remote}:{view['socket']}") + _agent_forward(view)
+    command = session_command(ssh, forwarding, args.destination, args.ssh_args)
     print(f"credd: forwarding the view {name} to {args.destination}:{remote}", file=sys.stderr)
     import signal
 
@@ -191,6 +224,29 @@ def run_ssh(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return code
+
+
+def _agent_forward(view: dict[str, Any]) -> list[str]:
+    """OpenSSH's own agent forwarding (8.2 and later) of the view's agent socket, if any."""
+    agent = view.get("agent_socket")
+    return [] if not agent else ["-o", f"ForwardAgent={agent}"]
+
+
+def run_ssh_agent_only(ssh: str, name: str, args: argparse.Namespace) -> int:
+    """`credd ssh --agent PATTERN... DESTINATION`: a view with only an agent socket, made
+    (or replaced) for this session and forwarded with `-o ForwardAgent=`; the remote gets
+    SSH_AUTH_SOCK the usual way, listing and signing with the named keys only."""
+    import subprocess
+
+    body = {"ssh_keys": args.agent, "ttl": args.ttl or SSH_VIEW_TTL}
+    with Client(autostart=False) as client:
+        view = client.put_view(name, body)
+    command = session_command(ssh, _agent_forward(view), args.destination, args.ssh_args)
+    print(
+        f"credd: forwarding an agent with {', '.join(args.agent)} to {args.destination}",
+        file=sys.stderr,
+    )
+    return subprocess.call(command)
 
 
 def default_view_name(destination: str) -> str:
@@ -225,11 +281,18 @@ def checked_remote_socket(answer: str) -> str:
     return answer
 
 
-def session_command(ssh: str, forward: str, destination: str, ssh_args: list[str]) -> list[str]:
-    """ssh with the forward; ``--`` ends the options, so no destination is read as one, and
-    ssh takes everything after the destination as the remote command."""
+def forward_options(forward: str) -> list[str]:
+    """The view's socket forwarded onto the remote path (``REMOTE:LOCAL``); a forward that
+    fails is an error, not a session without it."""
+    return ["-o", "ExitOnForwardFailure=yes", "-R", forward]
+
+
+def session_command(
+    ssh: str, forwarding: list[str], destination: str, ssh_args: list[str]
+) -> list[str]:
+    """ssh with the forwarding options; ``--`` ends the options, so no destination is read as
+    one, and ssh takes everything after the destination as the remote command."""
     options, command = split_ssh_args(ssh_args)
-    forwarding = ["-o", "ExitOnForwardFailure=yes", "-R", forward]
     return [ssh, *forwarding, *options, "--", destination, *command]
 
 

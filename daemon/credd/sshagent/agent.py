@@ -86,6 +86,9 @@ class Agent:
             and c.ssh.offered
             and (c.ssh.offered_until is None or now < c.ssh.offered_until)
             and session.may_use(c.name)
+            # A key restricted to programs is never served through a view: the program on
+            # the far side of a forward cannot be known.
+            and (session.matches is None or not c.allowed_programs)
         ]
 
     def _record(
@@ -210,7 +213,10 @@ class Agent:
         if session.matches is not None:
             return FAILURE
         # The passphrase of a passphrase store; keyring and key-file stores need none.
-        interactive = self.service.vault.key_source().interactive
+        vault = self.service.vault
+        interactive = vault.key_source().interactive
+        if interactive and vault.file.version() is None:
+            return FAILURE  # a new store's passphrase is chosen (typed twice) by `credd unlock`
         await self.service.unlock(password if interactive else None)
         self._record("unlock", None, "ok", session)
         return SUCCESS

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import stat
+import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -48,6 +49,8 @@ def bind_agent_socket(path: Path) -> socket.socket:
 
 
 def _answers(path: Path) -> bool:
+    if sys.platform == "win32":  # no Unix sockets there: nothing answers
+        return False
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(1.0)

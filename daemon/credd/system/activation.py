@@ -73,6 +73,8 @@ def inherited_sockets(env: MutableMapping[str, str] | None = None) -> dict[str, 
 
 
 def _listening(descriptor: int) -> socket.socket:
+    if sys.platform == "win32":  # no systemd there
+        raise ActivationError("no socket activation on Windows")
     sock = socket.socket(fileno=descriptor)
     if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
         sock.detach()

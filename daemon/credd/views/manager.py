@@ -21,7 +21,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,7 +38,13 @@ from .policy import (
     check_view_name,
     parse_duration,
 )
-from .sockets import bind_view_socket, check_socket_path, remove_socket_file, socket_for
+from .sockets import (
+    agent_socket_for,
+    bind_view_socket,
+    check_socket_path,
+    remove_socket_file,
+    socket_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,12 @@ EXPIRY_RECHECK_SECONDS = 30.0
 SCOPE_VIEW = "credd.view"
 
 Starter = Callable[["LiveView", socket.socket], Awaitable[asyncio.AbstractServer]]
+# Serves a view's SSH agent socket (bound here) and returns what closes it.
+AgentStarter = Callable[[View, socket.socket], Awaitable["Closable"]]
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 class LiveView:
@@ -59,6 +71,8 @@ class LiveView:
         self.inode: int | None = None
         self.connections: set[asyncio.BaseTransport] = set()
         self.closed = False
+        self.agent: Closable | None = None  # the SSH agent socket's server, if the view has one
+        self.agent_inode: int | None = None
 
     def used(self, now: datetime) -> None:
         self.usage.requests += 1
@@ -77,6 +91,8 @@ class LiveView:
             if self.usage.last_used_at is None
             else format_time(self.usage.last_used_at),
             "requests": self.usage.requests,
+            "ssh_keys": list(view.ssh_keys),
+            "agent_socket": view.agent_socket,
         }
 
     def close(self) -> None:
@@ -88,6 +104,10 @@ class LiveView:
             transport.close()
         self.connections.clear()
         remove_socket_file(Path(self.view.socket), self.inode)
+        if self.agent is not None:
+            self.agent.close()
+        if self.view.agent_socket is not None:
+            remove_socket_file(Path(self.view.agent_socket), self.agent_inode)
 
 
 def view_in(scope: Scope) -> LiveView | None:
@@ -114,6 +134,7 @@ class Views:
         self.folder = folder  # this daemon's alone (StatePaths.views)
         self.live: dict[str, LiveView] = {}
         self._starter: Starter | None = None
+        self.agent_starter: AgentStarter | None = None  # set where the SSH agent is served
         self._gate = asyncio.Lock()
         self._changed = asyncio.Event()
 
@@ -154,13 +175,21 @@ class Views:
         write: bool = False,
         ttl: str | None = None,
         uids: list[int] | tuple[int, ...] = (),
+        ssh_keys: list[str] | tuple[str, ...] = (),
     ) -> LiveView:
-        """Make or replace a view; its socket is bound and the file written, or neither."""
+        """Make or replace a view; its socket is bound and the file written, or neither.
+
+        With ``ssh_keys`` it also has an SSH agent socket (`views/NAME.agent.sock`) that
+        lists and signs with the matching keys only; then ``patterns`` may be empty."""
         if self._starter is None:
             raise InvalidRequest("views need Unix sockets, which this platform does not serve")
         check_view_name(name)
-        if not patterns or len(patterns) > MAX_PATTERNS:
-            raise InvalidRequest(f"a view needs 1 to {MAX_PATTERNS} patterns")
+        if len(patterns) > MAX_PATTERNS or len(ssh_keys) > MAX_PATTERNS:
+            raise InvalidRequest(f"a view takes at most {MAX_PATTERNS} patterns of each kind")
+        if not patterns and not ssh_keys:
+            raise InvalidRequest("a view needs a pattern: --allow, or --ssh-key for its agent")
+        if ssh_keys and self.agent_starter is None:
+            raise InvalidRequest("this daemon serves no SSH agent")
         now = utc_now()
         path = socket_for(self.folder, name)
         check_socket_path(path)
@@ -172,6 +201,8 @@ class Views:
             uids=tuple(sorted({check_uid(u) for u in uids})),
             created_at=now,
             expires_at=None if ttl is None else now + parse_duration(ttl),
+            ssh_keys=tuple(dict.fromkeys(check_pattern(p) for p in ssh_keys)),
+            agent_socket=str(agent_socket_for(self.folder, name)) if ssh_keys else None,
         )
         async with self._gate:
             old = self.live.pop(name, None)
@@ -185,7 +216,11 @@ class Views:
                 live.close()
                 raise
         self._changed.set()
-        log.info("view %r serves %s on %s", name, ", ".join(view.patterns), view.socket)
+        log.info(
+            "view %r serves %s on %s", name, ", ".join(view.patterns) or "nothing", view.socket
+        )
+        if view.agent_socket is not None:
+            log.info("view %r: SSH keys %s on %s", name, ", ".join(ssh_keys), view.agent_socket)
         return live
 
     async def remove(self, name: str) -> None:
@@ -235,8 +270,25 @@ class Views:
             sock.close()
             live.close()
             raise
+        if view.agent_socket is not None:
+            await self._serve_agent(live)
         self.live[view.name] = live
         return live
+
+    async def _serve_agent(self, live: LiveView) -> None:
+        assert live.view.agent_socket is not None
+        if self.agent_starter is None:
+            live.close()
+            raise InvalidRequest("this daemon serves no SSH agent")
+        path = Path(live.view.agent_socket)
+        try:
+            check_socket_path(path)
+            sock = bind_view_socket(path, live.view.uids)
+            live.agent_inode = path.lstat().st_ino
+            live.agent = await self.agent_starter(live.view, sock)
+        except BaseException:
+            live.close()
+            raise
 
     def _load(self) -> list[View]:
         read = self.file.read()

@@ -55,9 +55,15 @@ class View:
     uids: tuple[int, ...] = ()
     created_at: datetime | None = None
     expires_at: datetime | None = None
+    # SSH keys (issue 20): the names of the keys its agent socket lists and signs with.
+    ssh_keys: tuple[str, ...] = ()
+    agent_socket: str | None = None
 
     def matches(self, credential_name: str) -> bool:
         return any(fnmatch.fnmatchcase(credential_name, p) for p in self.patterns)
+
+    def matches_key(self, credential_name: str) -> bool:
+        return any(fnmatch.fnmatchcase(credential_name, p) for p in self.ssh_keys)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -71,6 +77,8 @@ class View:
             "socket": self.socket,
             "created_at": None if self.created_at is None else format_time(self.created_at),
             "expires_at": None if self.expires_at is None else format_time(self.expires_at),
+            "ssh_keys": list(self.ssh_keys),
+            "agent_socket": self.agent_socket,
         }
 
     @classmethod
@@ -84,6 +92,8 @@ class View:
             uids=tuple(check_uid(u) for u in data.get("uids", ())),
             created_at=None if created is None else parse_time(created),
             expires_at=None if expires is None else parse_time(expires),
+            ssh_keys=tuple(check_pattern(p) for p in data.get("ssh_keys", ())),
+            agent_socket=data.get("agent_socket"),
         )
 
 

@@ -38,6 +38,11 @@ def socket_for(folder: Path, name: str) -> Path:
     return folder / f"{name}.sock"
 
 
+def agent_socket_for(folder: Path, name: str) -> Path:
+    """A view's SSH agent socket, beside its HTTP one."""
+    return folder / f"{name}.agent.sock"
+
+
 def bind_view_socket(path: Path, uids: Iterable[int]) -> socket.socket:
     """Bind and listen; the file admits the user and ``uids`` only. Raises ViewSocketError."""
     if sys.platform == "win32":

@@ -14,6 +14,8 @@ import java.util.List;
  * @param expiresAt when it closes, or null
  * @param lastUsedAt when it was last used, or null
  * @param requests how many requests it has served
+ * @param sshKeys the ssh-key name patterns its agent socket offers (empty: no agent socket)
+ * @param agentSocket its SSH agent socket path, or null
  */
 public record ViewStatus(
         String name,
@@ -23,10 +25,14 @@ public record ViewStatus(
         String socket,
         Instant expiresAt,
         Instant lastUsedAt,
-        long requests) {
+        long requests,
+        // SSH keys (issue 20)
+        List<String> sshKeys,
+        String agentSocket) {
     static ViewStatus fromJson(JsonObject json) {
         return new ViewStatus(json.requiredText("name"), json.texts("patterns"), json.bool("write"),
                 json.longs("uids"), json.text("socket"), json.instant("expires_at"),
-                json.instant("last_used_at"), json.requiredLong("requests"));
+                json.instant("last_used_at"), json.requiredLong("requests"),
+                json.texts("ssh_keys"), json.text("agent_socket"));
     }
 }
