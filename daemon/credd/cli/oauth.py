@@ -12,7 +12,6 @@ from typing import Any
 from credd_client import Client
 
 DEFAULT_LOGIN_TIMEOUT = 300.0
-REFRESH_CLIENT_TIMEOUT = 330.0
 
 
 def register(commands: Any) -> None:
@@ -78,8 +77,9 @@ def run_logout(args: argparse.Namespace) -> int:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
-    # Longer than the daemon's own bound on the token endpoint (refresh_timeout, 30 s).
-    with Client(timeout=REFRESH_CLIENT_TIMEOUT) as client:
+    # The default timeout: its Prefer: wait bounds the daemon's wait (a hung endpoint is
+    # answered "not done" within it while the refresh goes on), as for a get.
+    with Client() as client:
         credential = client.refresh(args.name)
     print(f"refreshed {args.name}: valid until {credential.expires_at or 'no expiry given'}")
     return 0
