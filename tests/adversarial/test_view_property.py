@@ -10,13 +10,14 @@ too, and doubled), dot segments, double slashes, case, Unicode look-alikes and f
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import secrets
 import socket
 import unicodedata
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -49,6 +50,8 @@ CANARIES = [
     f"INREFRESH{RUN}",
     f"INCLIENT{RUN}",
 ]
+CREDENTIALS = "/v1/credentials/"
+MAX_NAME = 256
 # An endpoint nobody listens on: a refresh through the view fails at once, changing nothing.
 DEAD_ENDPOINT = "https://127.0.0.1:9/token"
 
@@ -196,6 +199,24 @@ def send(
 # --- what must hold --------------------------------------------------------------------------
 
 
+def outside_name(method: str, target: str) -> str | None:
+    """The valid credential name a request plainly addresses, when it is outside the view's
+    pattern (a request with a query, or none, or an invalid name: None). A method in lower
+    case is not HTTP: the server's parser answers 400 before any policy."""
+    if not method.isupper() or not target.startswith(CREDENTIALS) or "?" in target:
+        return None
+    rest = target[len(CREDENTIALS) :]
+    if method == "POST" and rest.endswith("/refresh"):
+        rest = rest[: -len("/refresh")]
+    try:
+        name = unquote(rest, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if not 1 <= len(name) <= MAX_NAME or not name.isprintable():
+        return None
+    return None if fnmatch.fnmatchcase(name, PATTERN) else name
+
+
 def snapshot(main: Client) -> dict[str, Any]:
     """What must not change: every credential outside the view, whole, and the inside oauth2
     one's grant (its refresh may record a failure, nothing else)."""
@@ -227,7 +248,11 @@ def test_nothing_outside_a_view_is_reached_whatever_is_sent(
     headless_daemon: DaemonProcess, headless_credd_env: dict[str, str], write: bool
 ) -> None:
     env = headless_credd_env
-    main = Client(env["CREDD_SOCKET"])
+    with Client(env["CREDD_SOCKET"]) as main:
+        check_the_view(env, main, write)
+
+
+def check_the_view(env: dict[str, str], main: Client, write: bool) -> None:
     main.put(INSIDE, {"secret": "inside"})
     main.put(INSIDE_OAUTH, oauth("in-access", f"INREFRESH{RUN}", f"INCLIENT{RUN}"))
     for name, value in OUTSIDE.items():
@@ -249,6 +274,9 @@ def test_nothing_outside_a_view_is_reached_whatever_is_sent(
         for canary in CANARIES:
             assert canary not in text, f"{method} {target}: a canary crossed the view"
         assert status in (200, 204, 400, 403, 404, 405, 422), f"{method} {target}: {status}"
+        outside = outside_name(method, target)
+        if outside is not None:
+            assert status in (403, 404), f"{method} {target} ({outside!r}): {status}"
         payload = answer.split(b"\r\n\r\n", 1)[1]
         if status < 300 and payload:
             document = json.loads(payload)
@@ -266,4 +294,3 @@ def test_nothing_outside_a_view_is_reached_whatever_is_sent(
             assert changed == set(), changed
 
     check()
-    main.close()

@@ -14,9 +14,11 @@ git and docker credential helpers, the keyring backend (the `keyring` command),
 `credd import git --remove-source`, `credd import kube --remove-source` (then `credd kube`,
 locked and unlocked), an SSH key (`credd ssh-key import --remove-source`, then `ssh-add`; its
 private half searched in every form); `credd exec --mask` and a failing `credd refresh` are
-driven. A change-event stream (`GET /v1/events`) is open throughout and searched too. Not
-planted yet: OAuth tokens issued by a real authorization server through `credd login`
-(tests/integration/test_oauth.py has that server; a planter is the next step).
+driven, and so are issue 19's refusals (endpoints credd will not contact, a write view's
+oauth2 and program-restricted requests, a view's status). A change-event stream
+(`GET /v1/events`) is open throughout and searched too. Not planted yet: OAuth tokens issued
+by a real authorization server through `credd login` (tests/integration/test_oauth.py has
+that server; a planter is the next step).
 """
 
 from __future__ import annotations
@@ -356,6 +358,7 @@ def drive_everything(env: dict[str, str], seen: Seen, planted: dict[str, str]) -
         seen.add(f"GET {path} as text/plain", answer)
     plain.close()
     assert seen.cli(env, "set", "bad", "--json", input='{"secret": "' + bad) == 2
+    drive_views_and_endpoints(env, seen)
     # Recovery, the failures too: short and wrong passphrases, a cut and an altered backup.
     passphrase = canary("passphrase")
     backup = home / "b" / "all.backup"
@@ -425,6 +428,39 @@ class EventTap:
         assert not self.thread.is_alive()
         self.sock.close()
         return b"".join(self.chunks)
+
+
+def drive_views_and_endpoints(env: dict[str, str], seen: Seen) -> None:
+    """Issue 19's refusals with canaries in the bodies: an endpoint credd will not contact, a
+    write view's oauth2 and program-restricted requests, the view's status."""
+    sock = Path(env["CREDD_SOCKET"])
+    tokens = {
+        "kind": "oauth2",
+        "secret": canary("endpoint-access"),
+        "client_id": "cli",
+        "client_secret": canary("endpoint-client"),
+        "refresh_token": canary("endpoint-refresh"),
+    }
+    for endpoint in ("http://10.0.0.1/token", "ftp://as.example/token"):
+        body = json.dumps({**tokens, "token_endpoint": endpoint}).encode()
+        status, answer = raw_request(sock, "PUT", "/v1/credentials/plain-http", body)
+        assert status == 400
+        seen.add(f"PUT with {endpoint} answer", answer)
+    made = credd(env, "view", "add", "canary", "--allow", "via/*", "restricted", "--write")
+    assert made.returncode == 0, made.stderr
+    view = Path(made.stdout.strip())
+    through = {**env, "CREDD_SOCKET": str(view)}
+    body = json.dumps({**tokens, "token_endpoint": "https://as.example/token"}).encode()
+    for name in ("via/new", "via/oauth"):
+        status, answer = raw_request(
+            view, "PUT", f"/v1/credentials/{name.replace('/', '%2F')}", body
+        )
+        assert status == 403
+        seen.add(f"PUT {name} through a view answer", answer)
+    assert seen.cli(through, "get", "restricted") == 1  # never served through a view
+    assert seen.cli(through, "status", "--json") == 0
+    assert seen.cli(through, "status") == 0
+    assert seen.cli(env, "view", "remove", "canary") == 0
 
 
 def files_under(*roots: Path) -> list[Path]:

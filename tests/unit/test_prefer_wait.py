@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from credd.api.prefer import requested_wait
-from credd.oauth.schedule import DEFAULT_WAIT, answer_wait
+from credd.oauth.schedule import DEFAULT_WAIT, OUTCOME_GRACE, answer_wait
 from credd_client._transport import prefer_wait
 
 
@@ -46,5 +46,7 @@ def test_the_daemon_caps_the_wait_and_defaults_it() -> None:
     assert answer_wait(None, 30.0) == DEFAULT_WAIT == 8.0
     assert answer_wait(3, 30.0) == 3
     assert answer_wait(0, 30.0) == 0
-    assert answer_wait(600, 30.0) == 30.0
-    assert answer_wait(None, 5.0) == 5.0
+    # refresh_timeout, and the room to store the refresh's outcome past it
+    assert answer_wait(600, 30.0) == 30.0 + OUTCOME_GRACE
+    assert answer_wait(None, 5.0) == 5.0 + OUTCOME_GRACE
+    assert answer_wait(None, 1.5) == 1.5 + OUTCOME_GRACE

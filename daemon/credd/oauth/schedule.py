@@ -6,9 +6,9 @@
 - Retries after a failure that left the refresh token unspent wait 2^attempt seconds
   (capped at five minutes), scaled by a random factor in [0.5, 1).
 - A GET waits for a refresh no longer than its client will (`answer_wait`: the request's
-  `Prefer: wait`, 8 s without one, at most `refresh_timeout`), and a token still usable when
-  the GET came is answered a moment before it stops being usable, however the refresh is
-  going (`wait_until`).
+  `Prefer: wait`, 8 s without one, at most `refresh_timeout` and a second to store the
+  outcome), and a token still usable when the GET came is answered a moment before it
+  stops being usable, however the refresh is going (`wait_until`).
 - After an unknown outcome (the server may have rotated the token, the answer was lost) the
   next attempt waits until the access token has truly expired: until then the current token
   serves, and sending the refresh token again before that could only cost the grant sooner.
@@ -32,13 +32,18 @@ HANDOFF = timedelta(seconds=0.5)
 # The wait of a request without `Prefer: wait`: under the clients' default timeout of 10 s,
 # with room for the rest of the request (a cold process start on a loaded machine).
 DEFAULT_WAIT = 8.0
+# A refresh takes its durable trace before the request is sent and stores its outcome after
+# the endpoint's answer (or `refresh_timeout`): a client that waits past `refresh_timeout`
+# gets that outcome when the wait has this much room for those two writes.
+OUTCOME_GRACE = 1.0
 
 
-def answer_wait(requested: float | None, cap: float) -> float:
+def answer_wait(requested: float | None, refresh_timeout: float) -> float:
     """How long a request may wait for a refresh or the keyring: what its client asked
-    (`Prefer: wait`), `DEFAULT_WAIT` when it did not say, never more than ``cap``
-    (`refresh_timeout`: past it the refresh has failed anyway)."""
-    return min(DEFAULT_WAIT if requested is None else requested, cap)
+    (`Prefer: wait`), `DEFAULT_WAIT` when it did not say, never more than `refresh_timeout`
+    (and the writes around it): past that the refresh has failed anyway."""
+    wanted = DEFAULT_WAIT if requested is None else requested
+    return min(wanted, refresh_timeout + OUTCOME_GRACE)
 
 
 def refresh_margin(lifetime: float | None, configured: float | None = None) -> float:
