@@ -339,7 +339,7 @@ def _supervise(
     names = plan.names()
     if not names:
         return supervisor.run()
-    keeper = Keeper(names, "exec", reread)
+    keeper = Keeper(names, "exec", reread, values.versions())
     keeper.start()
     try:
         return supervisor.run()

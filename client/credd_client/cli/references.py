@@ -88,6 +88,7 @@ class Values:
         self.client = client
         self._lock = threading.Lock()
         self._read: dict[str, dict[str, str | None]] = {}  # name -> field -> value
+        self._versions: dict[str, int] = {}  # name -> the version read
 
     def load(self, reference: Reference, place: str) -> str:
         """The value; `NotFound` and `InvalidRequest` name ``place`` and the credential."""
@@ -109,6 +110,11 @@ class Values:
         with self._lock:
             return self._read.get(reference.name, {}).get(reference.field)
 
+    def versions(self) -> dict[str, int]:
+        """The version of each credential as read (for a watch to catch up from)."""
+        with self._lock:
+            return dict(self._versions)
+
     def reload(self, names: Iterable[str]) -> set[str]:
         """The names among ``names`` whose values changed; one that cannot be read now (gone,
         locked, needing a login) keeps its last value, with a warning."""
@@ -127,4 +133,7 @@ class Values:
 
     def _fetch(self, name: str) -> dict[str, str | None]:
         credential = self.client.get(name)
+        if credential.version is not None:  # None: a daemon older than versions
+            with self._lock:
+                self._versions[name] = credential.version
         return {"secret": credential.secret, "username": credential.username}

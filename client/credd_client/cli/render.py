@@ -78,7 +78,7 @@ def run_render(args: argparse.Namespace) -> int:
                     warn(exc.message)
 
         names = {slot.reference.name for slot in template.slots(parts)}
-        Keeper(names, "render", reread).run()
+        Keeper(names, "render", reread, values.versions()).run()
     return 0
 
 
