@@ -104,3 +104,12 @@ def test_public_names() -> None:
     ]
     assert all(hasattr(credd_client, name) for name in credd_client.__all__)
     assert credd_client.__version__ == "0.1.0"
+
+
+@pytest.mark.parametrize("command", ["credd_client.cli.exec", "credd_client.cli.render"])
+def test_client_side_commands_need_only_the_client(command: str) -> None:
+    """`credd exec` and `credd render` run on a machine with only credd-client installed."""
+    gained = modules_gained_by_importing_the_client(command)
+    roots = {name.partition(".")[0] for name in gained}
+    assert roots - set(sys.stdlib_module_names) == {"credd_client"}
+    assert roots & FORBIDDEN - {"typing"} == set()
