@@ -48,6 +48,7 @@ RECORDS = {
     "OAuthCredentialState": "OAuthCredentialState",
     "ViewStatus": "ViewStatus",
     "ProgramIdentity": "ProgramIdentity",
+    "WatcherStatus": "WatcherStatus",
 }
 
 
