@@ -2,6 +2,7 @@ package dev.credd.client;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.channels.ClosedSelectorException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -93,7 +94,8 @@ public final class Watch implements AutoCloseable {
                 }
                 parse(chunk);
             } catch (IOException | DaemonUnavailableException | DaemonTimeoutException
-                    | ProtocolException lost) {
+                    | ProtocolException | ClosedSelectorException lost) {
+                // ClosedSelectorException: close() from another thread, under a blocked read
                 if (lost instanceof ProtocolException && connection == null) {
                     throw (ProtocolException) lost; // not the daemon's answer at all
                 }
