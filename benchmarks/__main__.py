@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from . import (
+    events,
     go_clients,
     importing,
     imports,
@@ -38,6 +39,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("credd import", importing.run),
     ("OAuth", oauth.run),
     ("views", views.run),
+    ("change events", events.run),
     ("imports", imports.run),
 )
 

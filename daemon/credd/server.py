@@ -41,6 +41,7 @@ from .store.keys import build_key_policy
 from .store.vault import Vault
 from .system.activation import ActivationError, inherited_socket, notify
 from .system.hygiene import make_undumpable
+from .system.limits import raise_open_files_limit
 from .system.peer import Peer, PeerRefused, WithPeer, admit, programs
 from .system.unixsocket import BACKLOG, SOCKET_MODE, bind_private
 from .system.winpipe import PipeStartError
@@ -385,6 +386,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
         log.info("process hygiene: %s", protection.summary)
     else:
         log.warning("process hygiene incomplete: %s", protection.summary)
+    raise_open_files_limit()
     service = build_service(config, paths)
     listener = None if sys.platform == "win32" else open_listener(paths.socket)
     audit = AuditLog(paths.audit_log)

@@ -12,7 +12,8 @@ Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over
 (plain and oauth2 with refresh token and client secret), `credd restore` of a backup, the
 git and docker credential helpers, the keyring backend (the `keyring` command), and
 `credd import git --remove-source`; `credd exec --mask`, `credd exec --env-file`,
-`credd render` (their bad input too) and a failing `credd refresh` are driven. Not planted
+`credd render` (their bad input too) and a failing `credd refresh` are driven. A
+change-event stream (`GET /v1/events`) is open throughout and searched too. Not planted
 yet: OAuth tokens issued by a real authorization server through `credd login`
 (tests/integration/test_oauth.py has that server; a planter is the next step).
 """
@@ -23,8 +24,10 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -329,6 +332,30 @@ def drive_references(env: dict[str, str], seen: Seen, value: str) -> None:
         assert seen.cli(env, "render", str(files / "open.tmpl")) == 2
 
 
+class EventTap:
+    """A raw `GET /v1/events` stream, read whole in a thread until the daemon ends it."""
+
+    def __init__(self, sock: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(60)
+        self.sock.connect(str(sock))
+        self.sock.sendall(b"GET /v1/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.chunks: list[bytes] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while chunk := self.sock.recv(65536):
+            self.chunks.append(chunk)
+
+    def collected(self) -> bytes:
+        """Once the daemon stopped: everything the stream carried (it ends first)."""
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        self.sock.close()
+        return b"".join(self.chunks)
+
+
 def files_under(*roots: Path) -> list[Path]:
     found = []
     for root in roots:
@@ -342,6 +369,7 @@ def test_no_canary_anywhere_but_where_asked_for(
 ) -> None:
     seen = Seen()
     planted: dict[str, str] = {}
+    events = EventTap(Path(credd_env["CREDD_SOCKET"]))
     for plant in PLANTERS.values():
         planted.update(plant(credd_env, seen))
     drive_everything(credd_env, seen, planted)
@@ -350,6 +378,10 @@ def test_no_canary_anywhere_but_where_asked_for(
         seen.add(f"/proc/daemon/{part}", Path(f"/proc/{daemon.pid}/{part}").read_bytes())
     assert daemon.stop() == 0
     seen.add("daemon log", daemon.log_text())
+    stream = events.collected()
+    assert b"event: changed" in stream
+    assert b"event: deleted" in stream
+    seen.add("GET /v1/events", stream)
 
     hits = [where for where, text in seen.texts if PREFIX in text]
     assert hits == [], hits

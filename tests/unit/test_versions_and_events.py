@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 from credd.events.changes import HEARTBEAT, Event, events_between
@@ -17,6 +19,7 @@ from credd.store.records import (
     credential_to_dict,
 )
 from credd.system.peer import UNKNOWN_PEER
+from tests.unit.test_at_login import service_text
 from tests.unit.test_vault import MemoryKeys, make_vault, secret
 
 
@@ -128,3 +131,23 @@ def test_a_watcher_sees_its_names_only_and_a_slow_one_is_dropped() -> None:
 def test_the_heartbeat_is_an_event_stream_comment() -> None:
     assert HEARTBEAT.startswith(b":")
     assert HEARTBEAT.endswith(b"\n\n")
+
+
+def test_the_daemon_raises_its_soft_open_files_limit_to_the_hard_one() -> None:
+    """In a child process whose soft limit was lowered (as a login session's often is)."""
+    script = (
+        "import resource\n"
+        "from credd.system.limits import raise_open_files_limit\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "print(raise_open_files_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    reported, soft, hard = result.stdout.split()
+    assert reported == soft == hard
+
+
+def test_the_unit_sets_the_open_files_limit() -> None:
+    assert "LimitNOFILE=65536" in service_text(strict=False).splitlines()

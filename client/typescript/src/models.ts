@@ -144,6 +144,20 @@ export interface Status {
   readonly view?: ViewStatus | null;
   /** Daemons that report whether they can identify programs. */
   readonly programs?: ProgramIdentity;
+  // Change events (issue 22)
+  /** On the main socket: the open event streams and what each holds. */
+  readonly watchers?: readonly WatcherStatus[] | null;
+}
+
+/** An open change-event stream: a `credd exec` or `credd render` declares what it holds. */
+export interface WatcherStatus {
+  readonly pid: number | null;
+  readonly exe: string | null;
+  readonly holder: string | null;
+  /** The credentials it holds; null: every one. */
+  readonly names: readonly string[] | null;
+  readonly view: string | null;
+  readonly since: string;
 }
 
 type Json = Record<string, unknown>;

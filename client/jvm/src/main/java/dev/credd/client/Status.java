@@ -25,6 +25,7 @@ import java.util.List;
  * @param view the view this client talks through, or null on the main socket
  * @param programs whether the daemon can identify its clients' programs, or null from an
  *     older daemon
+ * @param watchers the open change-event streams (on the main socket), empty through a view
  */
 public record Status(
         long pid,
@@ -42,7 +43,9 @@ public record Status(
         OAuthSummary oauth,
         List<ViewStatus> views,
         ViewStatus view,
-        ProgramIdentity programs) {
+        ProgramIdentity programs,
+        // Change events (issue 22)
+        List<WatcherStatus> watchers) {
 
     static Status fromJson(JsonObject json) {
         List<ViewStatus> views = new ArrayList<>();
@@ -51,6 +54,10 @@ public record Status(
         }
         JsonObject view = json.optionalObject("view");
         JsonObject programs = json.optionalObject("programs");
+        List<WatcherStatus> watchers = new ArrayList<>();
+        for (JsonObject item : json.objects("watchers")) {
+            watchers.add(WatcherStatus.fromJson(item));
+        }
         return new Status(
                 json.requiredLong("pid"),
                 json.requiredText("version"),
@@ -67,6 +74,7 @@ public record Status(
                 OAuthSummary.fromJson(json.object("oauth")),
                 Collections.unmodifiableList(views),
                 view == null ? null : ViewStatus.fromJson(view),
-                programs == null ? null : ProgramIdentity.fromJson(programs));
+                programs == null ? null : ProgramIdentity.fromJson(programs),
+                Collections.unmodifiableList(watchers));
     }
 }
