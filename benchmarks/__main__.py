@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from . import (
     events,
+    exec_files,
     go_clients,
     importing,
     imports,
@@ -40,6 +41,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("OAuth", oauth.run),
     ("views", views.run),
     ("change events", events.run),
+    ("credd exec files", exec_files.run),
     ("imports", imports.run),
 )
 
