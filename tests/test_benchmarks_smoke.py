@@ -69,3 +69,4 @@ def test_quick_run_prints_the_whole_table() -> None:
     assert any(
         m.endswith("views with a connection each, made and removed 4 times") for m in metrics
     )
+    assert any(m.startswith("credd exec --file: PUT sent to the new file content") for m in metrics)
