@@ -3,6 +3,7 @@ lock and unlock. Real daemon, real OAuth server, real children that report what 
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -61,6 +62,12 @@ def wait_for(what: str, check: Callable[[], object]) -> None:
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
+
+
+def holders(env: dict[str, str]) -> list[tuple[int, list[str]]]:
+    """The exec holders `credd status --json` lists: pid and names."""
+    status = json.loads(credd(env, "status", "--json").stdout)
+    return [(w["pid"], w["names"]) for w in status.get("watchers") or [] if w["holder"] == "exec"]
 
 
 def lines(path: Path) -> list[str]:
@@ -186,6 +193,8 @@ def test_on_change_restart_starts_the_command_again_with_the_new_environment(
         "/dev/null",
     )
     wait_for("the first start", lambda: lines(log) == ["start first"])
+    # One events connection, declared as exec's, holding its one name.
+    wait_for("the exec watcher in credd status", lambda: holders(env) == [(proc.pid, ["tok"])])
     assert credd(env, "set", "tok", input="second").returncode == 0
     wait_for("the restart", lambda: lines(log) == ["start first", "start second"])
     assert proc.poll() is None

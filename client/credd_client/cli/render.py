@@ -67,7 +67,8 @@ def run_render(args: argparse.Namespace) -> int:
         for slot in template.slots(parts):
             values.load(slot.reference, _place(args.template, slot))
         status = _render(parts, values, output, command)
-        if not args.watch:
+        names = {slot.reference.name for slot in template.slots(parts)}
+        if not args.watch or not names:  # no reference: nothing will ever change it
             return status
 
         def reread(names: set[str]) -> None:
@@ -77,7 +78,6 @@ def run_render(args: argparse.Namespace) -> int:
                 except CreddError as exc:  # a full disk, say: the next change tries again
                     warn(exc.message)
 
-        names = {slot.reference.name for slot in template.slots(parts)}
         Keeper(names, "render", reread, values.versions()).run()
     return 0
 
