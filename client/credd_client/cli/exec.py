@@ -32,7 +32,14 @@ from credd_client.errors import InvalidRequest
 from . import envfile
 from .atomicfile import NEW_FILE_MODE, replace_file
 from .notices import warn
-from .references import BadReference, Reference, Values, is_reference, parse_reference
+from .references import (
+    BadReference,
+    Reference,
+    Values,
+    is_reference,
+    parse_reference,
+    read_text,
+)
 from .supervisor import DEFAULT_GRACE, OnChange, Supervisor, die_of
 from .watching import Keeper
 
@@ -152,13 +159,7 @@ def make_plan(env_items: list[str], env_files: list[str], file_items: list[str])
 
 def read_env_file(path: str) -> dict[str, tuple[Reference | str, str]]:
     """VAR -> (reference or literal value, place): the last line setting a variable wins."""
-    try:
-        with open(os.path.expanduser(path), "rb") as handle:
-            text = handle.read().decode()
-    except OSError as exc:
-        raise InvalidRequest(f"cannot read the env file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidRequest(f"the env file {path} is not UTF-8 text") from None
+    text = read_text(path, "the env file")
     try:
         entries = envfile.parse(text)
     except envfile.EnvFileError as exc:

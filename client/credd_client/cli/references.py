@@ -9,6 +9,7 @@ interpolation: a reference names a credential, nothing else.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +52,17 @@ def parse_reference(text: str) -> Reference:
     if not name:
         raise BadReference(f"{text!r} names no credential")
     return Reference(name, field or "secret")
+
+
+def read_text(path: str, what: str) -> str:
+    """A file of references the user named (``~`` expanded), as UTF-8 text."""
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            return handle.read().decode()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"{what} {path} is not UTF-8 text") from None
 
 
 def percent_decode(text: str) -> str:
