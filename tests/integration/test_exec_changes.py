@@ -295,3 +295,23 @@ def test_a_daemon_restart_and_a_lock_lose_nothing(
         proc.communicate(timeout=WAIT)
         assert second.stop() == 0
     assert not token_file.exists()
+
+
+def test_by_default_a_stale_variable_is_reported_and_the_command_left_alone(
+    headless_daemon: DaemonProcess,
+    headless_credd_env: dict[str, str],
+    exec_command: Callable[..., subprocess.Popen[str]],
+    short_tmp: Path,
+) -> None:
+    env, log = headless_credd_env, short_tmp / "log"
+    assert credd(env, "set", "tok", input="first").returncode == 0
+    proc = exec_command("--env", "TOKEN=tok", "--", sys.executable, "-c", SERVER, str(log), "x")
+    wait_for("the start", lambda: lines(log) == ["start first"])
+    assert credd(env, "set", "tok", input="second").returncode == 0
+    assert proc.stderr is not None
+    assert proc.stderr.readline() == (
+        "credd: tok changed; the command's TOKEN keep their old values "
+        "(--on-change restart brings new ones)\n"
+    )
+    assert proc.poll() is None
+    assert lines(log) == ["start first"]
