@@ -310,8 +310,8 @@ def test_by_default_a_stale_variable_is_reported_and_the_command_left_alone(
     assert credd(env, "set", "tok", input="second").returncode == 0
     assert proc.stderr is not None
     assert proc.stderr.readline() == (
-        "credd: tok changed; the command's TOKEN keep their old values "
-        "(--on-change restart brings new ones)\n"
+        "credd: tok changed; in the command's environment TOKEN still holds the old value "
+        "(--on-change restart brings the new one)\n"
     )
     assert proc.poll() is None
     assert lines(log) == ["start first"]

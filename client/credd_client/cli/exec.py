@@ -332,8 +332,9 @@ def _supervise(
         stale = sorted(var for var, ref in plan.env.items() if ref.name in changed)
         if stale and on_change.action == "ignore":
             warn(
-                f"{', '.join(sorted(changed))} changed; the command's {', '.join(stale)} "
-                "keep their old values (--on-change restart brings new ones)"
+                f"{', '.join(sorted(changed))} changed; in the command's environment "
+                f"{', '.join(stale)} still {'holds' if len(stale) == 1 else 'hold'} the old "
+                "value (--on-change restart brings the new one)"
             )
         supervisor.notify_change()
 
