@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from . import (
     events,
+    exec_files,
     go_clients,
     importing,
     imports,
@@ -43,6 +44,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("views", views.run),
     ("change events", events.run),
     ("SSH agent", ssh_agent.run),
+    ("credd exec files", exec_files.run),
     ("imports", imports.run),
     ("Kubernetes", kube.run),
 )

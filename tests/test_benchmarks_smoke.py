@@ -73,3 +73,4 @@ def test_quick_run_prints_the_whole_table() -> None:
     )
     assert any(m.startswith("SSH sign, ed25519") for m in metrics)
     assert any(m.startswith("`ssh -o BatchMode=yes") for m in metrics)
+    assert any(m.startswith("credd exec --file: PUT sent to the new file content") for m in metrics)

@@ -69,6 +69,14 @@ def test_import_pulls_in_the_standard_library_only() -> None:
 def test_import_pulls_in_nothing_heavy() -> None:
     gained = modules_gained_by_importing_the_client()
     assert {name.partition(".")[0] for name in gained} & FORBIDDEN == set()
+    assert "credd_client.watch" not in gained  # only Client.watch imports it
+
+
+def test_the_watch_stays_on_the_standard_library() -> None:
+    gained = modules_gained_by_importing_the_client("credd_client.watch")
+    roots = {name.partition(".")[0] for name in gained}
+    assert roots - set(sys.stdlib_module_names) == {"credd_client"}
+    assert roots & FORBIDDEN == set()
 
 
 @pytest.mark.parametrize(
@@ -115,3 +123,12 @@ def test_the_command_line_stays_light() -> None:
     roots = {name.partition(".")[0] for name in gained}
     assert roots - set(sys.stdlib_module_names) == {"credd_client"}
     assert roots & (FORBIDDEN | {"argparse", "json", "credd"}) == set()
+
+
+@pytest.mark.parametrize("command", ["credd_client.cli.exec", "credd_client.cli.render"])
+def test_client_side_commands_need_only_the_client(command: str) -> None:
+    """`credd exec` and `credd render` run on a machine with only credd-client installed."""
+    gained = modules_gained_by_importing_the_client(command)
+    roots = {name.partition(".")[0] for name in gained}
+    assert roots - set(sys.stdlib_module_names) == {"credd_client"}
+    assert roots & FORBIDDEN - {"typing"} == set()

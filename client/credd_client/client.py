@@ -199,13 +199,21 @@ class Client:
             body["passphrase"] = passphrase
         return self._call("POST", "/v1/rekey", body)
 
-    def watch(self, names: Iterable[str] | None = None, *, holder: str | None = None) -> Watch:
+    def watch(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        holder: str | None = None,
+        versions: Mapping[str, int] | None = None,
+    ) -> Watch:
         """Change events (`Event`: type, name, version) of ``names`` (None: every credential),
         across daemon restarts; ``holder`` ("exec", "render") is what `credd status` shows
-        this process as. Runs until `Watch.close`; see `credd_client.watch`."""
+        this process as. ``versions``: the versions the caller read before watching; what
+        moved since is yielded at the first connection too. Runs until `Watch.close`; see
+        `credd_client.watch`."""
         from .watch import Watch
 
-        return Watch(self, names, holder)
+        return Watch(self, names, holder, versions)
 
     def _may_autostart(self) -> bool:
         if self._autostart is None:

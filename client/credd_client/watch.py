@@ -28,7 +28,7 @@ from .errors import DaemonTimeout, DaemonUnavailable, Locked, ProtocolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
 
     from .client import Client
 
@@ -58,8 +58,17 @@ class _ConnectionLost(Exception):
 class Watch:
     """An iterator of `Event`s that runs until `close` (callable from another thread)."""
 
-    def __init__(self, client: Client, names: Iterable[str] | None, holder: str | None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        names: Iterable[str] | None,
+        holder: str | None,
+        versions: Mapping[str, int] | None = None,
+    ) -> None:
         self._client = client
+        # What the caller read before watching: a change before the first connection is
+        # caught up like one during a reconnection.
+        self._since = None if versions is None else dict(versions)
         self._wanted = None if names is None else frozenset(names)
         self._target = _events_target(self._wanted, holder)
         self._closed = threading.Event()
@@ -88,7 +97,7 @@ class Watch:
 
     def _run(self) -> Iterator[Event]:
         client, wanted = self._client, self._wanted
-        known: dict[str, int] | None = None
+        known = self._since
         delay = FIRST_RETRY_SECONDS
         while not self._closed.is_set():
             try:

@@ -3,6 +3,7 @@ package credd_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,4 +286,78 @@ func TestDaemonNeedsLogin(t *testing.T) {
 	}
 	_, err = client.Get(context.Background(), name)
 	expectCode(t, err, credd.ErrNeedsLogin, "")
+}
+
+// TestDaemonWatch is the client's part of tests/support/watch_scenario.py: live events, a
+// daemon restart while the store changes, then the catch-up by versions.
+func TestDaemonWatch(t *testing.T) {
+	client := daemonClient(t)
+	ready := need(t, "CREDD_TEST_WATCH_READY")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	for _, name := range []string{"w/kept", "w/moved", "w/gone"} {
+		if _, err := client.Set(ctx, name, credd.Input{Secret: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := make(chan credd.Event, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- client.Watch(ctx, credd.WatchOptions{
+			Names: []string{"w/kept", "w/moved", "w/gone", "w/new"}, Holder: "exec",
+		}, func(event credd.Event) error {
+			events <- event
+			return nil
+		})
+	}()
+	next := func() credd.Event {
+		select {
+		case event := <-events:
+			return event
+		case err := <-done:
+			t.Fatalf("the watch ended: %v", err)
+		case <-ctx.Done():
+			t.Fatal("no event in time")
+		}
+		return credd.Event{}
+	}
+	// Until the watch is connected, a change may come before it: set again until one is seen.
+	for version := int64(2); ; version++ {
+		if _, err := client.Set(ctx, "w/kept", credd.Input{Secret: strconv.FormatInt(version, 10)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case event := <-events:
+			if event.Type != "changed" || event.Name != "w/kept" {
+				t.Fatalf("first event %+v", event)
+			}
+		case <-time.After(2 * time.Second):
+			continue
+		}
+		break
+	}
+	if err := os.WriteFile(ready, []byte("ready"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caught := map[credd.Event]bool{next(): true, next(): true, next(): true}
+	for _, want := range []credd.Event{
+		{Type: "changed", Name: "w/moved", Version: 2},
+		{Type: "deleted", Name: "w/gone", Version: 1},
+		{Type: "changed", Name: "w/new", Version: 1},
+	} {
+		if !caught[want] {
+			t.Fatalf("after the restart: %v, not %+v", caught, want)
+		}
+	}
+	kept, err := client.Set(ctx, "w/kept", credd.Input{Secret: "again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if event := next(); event != (credd.Event{Type: "changed", Name: "w/kept", Version: kept.Version}) {
+		t.Fatalf("live again: %+v", event)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the watch ended with %v", err)
+	}
 }

@@ -201,6 +201,11 @@ type Status struct {
 
 	// AWS (issue 21): the aws credentials' STS sessions, summarised as OAuth is.
 	AWS *OAuthSummary `json:"aws,omitempty"`
+
+	// Change events (issue 22)
+
+	// Watchers are the open event streams (on the main socket) and what each holds.
+	Watchers []WatcherStatus `json:"watchers,omitempty"`
 }
 
 // StoreStatus describes the store file.
@@ -306,4 +311,21 @@ type ProgramIdentity struct {
 	Identifiable bool `json:"identifiable"`
 	// Reason says why not.
 	Reason string `json:"reason"`
+}
+
+// WatcherStatus is an open change-event stream: a `credd exec` or `credd render` declares
+// the credentials it holds.
+type WatcherStatus struct {
+	// PID is the watching process (the socket's peer), nil when unknown.
+	PID *int `json:"pid"`
+	// Exe is its executable, empty when unknown.
+	Exe string `json:"exe"`
+	// Holder is what it declared it is: "exec", "render", or empty.
+	Holder string `json:"holder"`
+	// Names are the credentials it holds; nil: every one.
+	Names []string `json:"names"`
+	// View is the view it watches through; empty on the main socket.
+	View string `json:"view"`
+	// Since is when it started watching.
+	Since time.Time `json:"since"`
 }

@@ -23,7 +23,7 @@ import pytest
 
 from credd_client import Client, socket_path
 from tests.integration.test_oauth import login
-from tests.support import api_contract
+from tests.support import api_contract, watch_scenario
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
 from tests.support.go import BUILD, MODULE, go_env, go_program, helper_bin
@@ -345,3 +345,29 @@ def test_the_native_helpers_send_prefer_wait(short_tmp: Path) -> None:
     assert heads, "the helper sent nothing"
     for head in heads:
         assert "\r\nPrefer: wait=8\r\n" in head, head  # the default 10 s timeout, less 2 s
+
+
+def test_watch_resumes_after_a_restart_and_catches_up(
+    go_tests: Path,
+    headless_daemon: DaemonProcess,
+    headless_credd_env: dict[str, str],
+    short_tmp: Path,
+) -> None:
+    """Client.Watch against the real daemon: tests/support/watch_scenario.py."""
+    ready = short_tmp / "ready"
+    env = daemon_env(headless_credd_env, CREDD_TEST_WATCH_READY=str(ready), CI="true")
+    proc = subprocess.Popen(
+        [str(go_tests), "-test.run", "^TestDaemonWatch$", "-test.v", "-test.count=1"],
+        cwd=MODULE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    restarted = watch_scenario.drive(proc, headless_daemon, ready, short_tmp / "o" / "o.sock")
+    try:
+        output, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, output
+        assert "--- PASS: TestDaemonWatch " in output, output
+    finally:
+        assert restarted.stop() == 0

@@ -22,6 +22,7 @@ import pytest
 from credd_client._paths import socket_path
 from credd_client.client import encode_path_segment
 from tests.integration.test_oauth import login
+from tests.support import watch_scenario
 from tests.support.api_contract import error_codes, nested_schemas, openapi_document, schema_fields
 from tests.support.daemon import DaemonProcess
 from tests.support.impostor import FakeDaemon, fake_daemon_in
@@ -48,6 +49,7 @@ RECORDS = {
     "OAuthCredentialState": "OAuthCredentialState",
     "ViewStatus": "ViewStatus",
     "ProgramIdentity": "ProgramIdentity",
+    "WatcherStatus": "WatcherStatus",
 }
 
 
@@ -332,3 +334,27 @@ def test_an_oauth_credential_is_refreshed_through_the_client(
             assert server.stats()["refresh_requests"] == before + 2
         finally:
             assert process.stop() == 0, process.log_text()
+
+
+def test_watch_resumes_after_a_restart_and_catches_up(
+    java: str, headless_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """CreddClient.watch against the real daemon: tests/support/watch_scenario.py."""
+    ready = short_tmp / "ready"
+    classpath = f"{BUILD / 'credd-client.jar'}:{BUILD / 'test-classes'}"
+    proc = subprocess.Popen(
+        [java, "-cp", classpath, "dev.credd.client.TestMain", "WatchTests"],
+        env={**headless_daemon.env, "CREDD_TEST_WATCH_READY": str(ready)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    restarted = watch_scenario.drive(proc, headless_daemon, ready, short_tmp / "o" / "o.sock")
+    try:
+        output, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, output
+        summary = SUMMARY.search(output)
+        assert summary is not None, output
+        assert (summary[1], summary[2]) == ("1", "0"), output
+    finally:
+        assert restarted.stop() == 0

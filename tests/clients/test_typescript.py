@@ -20,6 +20,7 @@ import pytest
 from credd_client import Client, errors
 from credd_client._paths import socket_path
 from tests.integration.test_oauth import login
+from tests.support import watch_scenario
 from tests.support.api_contract import error_codes, nested_schemas, openapi_document, schema_fields
 from tests.support.daemon import DaemonProcess
 from tests.support.oauth_server import SERVER_DIR, OAuthServer
@@ -307,3 +308,27 @@ def test_a_fresh_clone_builds_tests_and_installs_as_the_readme_says(node: str) -
             assert used.stdout.strip() == "true", used.stdout + used.stderr
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_watch_resumes_after_a_restart_and_catches_up(
+    node: str, headless_daemon: DaemonProcess, short_tmp: Path
+) -> None:
+    """client.watch against the real daemon: tests/support/watch_scenario.py."""
+    ready = short_tmp / "ready"
+    env = {**headless_daemon.env, "CREDD_TEST_DAEMON": "1", "CREDD_TEST_WATCH_READY": str(ready)}
+    proc = subprocess.Popen(
+        [node, "--test", "--test-reporter=tap", "test/watch.test.mjs"],
+        cwd=PACKAGE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    restarted = watch_scenario.drive(proc, headless_daemon, ready, short_tmp / "o" / "o.sock")
+    try:
+        output, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, output
+        assert re.search(r"^# pass 1$", output, re.M), output
+        assert re.search(r"^# skipped 0$", output, re.M), output
+    finally:
+        assert restarted.stop() == 0

@@ -13,12 +13,13 @@ Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over
 git and docker credential helpers, the keyring backend (the `keyring` command),
 `credd import git --remove-source`, `credd import kube --remove-source` (then `credd kube`,
 locked and unlocked), an SSH key (`credd ssh-key import --remove-source`, then `ssh-add`; its
-private half searched in every form); `credd exec --mask` and a failing `credd refresh` are
-driven, and so are issue 19's refusals (endpoints credd will not contact, a write view's
-oauth2 and program-restricted requests, a view's status). A change-event stream
-(`GET /v1/events`) is open throughout and searched too. Not planted yet: OAuth tokens issued
-by a real authorization server through `credd login` (tests/integration/test_oauth.py has
-that server; a planter is the next step).
+private half searched in every form); `credd exec --mask`, `credd exec --env-file`,
+`credd render` (their bad input too) and a failing `credd refresh` are driven, and so are
+issue 19's refusals (endpoints credd will not contact, a write view's oauth2 and
+program-restricted requests, a view's status). A change-event stream (`GET /v1/events`) is
+open throughout and searched too. Not planted yet: OAuth tokens issued by a real
+authorization server through `credd login` (tests/integration/test_oauth.py has that server;
+a planter is the next step).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -394,6 +396,7 @@ def drive_everything(env: dict[str, str], seen: Seen, planted: dict[str, str]) -
     assert "parent-environ-hits=0" in ran.stdout
     seen.add("credd exec --mask (stdout)", ran.stdout)
     seen.add("credd exec --mask (stderr)", ran.stderr)
+    drive_references(env, seen, planted["via/cli"])
     # A refresh that fails (the token endpoint does not resolve): the error says so, and
     # neither token appears.
     assert seen.cli(env, "refresh", "via/oauth") != 0
@@ -404,6 +407,32 @@ def drive_everything(env: dict[str, str], seen: Seen, planted: dict[str, str]) -
     assert seen.cli(env, "unlock") == 0
     assert seen.cli(env, "delete", "via/json") == 0
     assert seen.cli(env, "get", "via/json") == 4
+
+
+def drive_references(env: dict[str, str], seen: Seen, value: str) -> None:
+    """--env-file and credd render: their errors name places, never values, even where the
+    file holds one (a bad line, a template's text); the intended outputs are checked, not
+    searched (a folder outside the searched roots holds the files)."""
+    with tempfile.TemporaryDirectory(prefix="cd") as folder:
+        files = Path(folder)
+        (files / "refs.env").write_text("V=credd:via/cli\n")
+        ran = credd(env, "exec", "--mask", "--env-file", str(files / "refs.env"), "--",
+                    "sh", "-c", 'echo "$V"')  # fmt: skip
+        assert (ran.returncode, ran.stdout) == (0, "<concealed by credd>\n"), ran.stderr
+        seen.add("credd exec --env-file (stderr)", ran.stderr)
+        (files / "bad.env").write_text(f'PLAIN="{canary("env-file")}"tail\nV=credd:via/cli\n')
+        assert seen.cli(env, "exec", "--env-file", str(files / "bad.env"), "--", "true") == 2
+        (files / "t.tmpl").write_text("token={{ credd:via/cli }}\n")
+        rendered = credd(env, "render", str(files / "t.tmpl"))
+        assert rendered.stdout == f"token={value}\n"  # the intended place
+        seen.add("credd render (stderr)", rendered.stderr)
+        assert seen.cli(env, "render", str(files / "t.tmpl"), "-o", str(files / "out")) == 0
+        assert (files / "out").read_text() == f"token={value}\n"
+        assert seen.cli(env, "render", str(files / "t.tmpl"), "-o", "/sys/credd-canary") == 1
+        (files / "bad.tmpl").write_text(f"{canary('template')} {{{{ credd:absent }}}}\n")
+        assert seen.cli(env, "render", str(files / "bad.tmpl"), "-o", str(files / "x")) == 4
+        (files / "open.tmpl").write_text(f"{{{{ credd:via/cli {canary('unclosed')}\n")
+        assert seen.cli(env, "render", str(files / "open.tmpl")) == 2
 
 
 class EventTap:

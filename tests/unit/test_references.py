@@ -101,3 +101,28 @@ def test_template_errors_name_the_place(text: str, line: int, column: int, says:
         parse(text)
     assert (caught.value.line, caught.value.column) == (line, column)
     assert f"line {line}, column {column}" in str(caught.value)
+
+
+_LITERAL = st.text(st.sampled_from(list("ab {}\n#%:")), max_size=8).filter(
+    lambda text: "{{" not in text and not text.endswith("{")
+)
+
+
+@given(st.lists(st.tuples(_LITERAL, st.text(min_size=1, max_size=6)), max_size=5), _LITERAL)
+def test_any_text_and_names_render_back(pieces: list[tuple[str, str]], tail: str) -> None:
+    """Literal text with its `{{` written `{{{{`, and any names percent-encoded: the
+    rendering is the text with each reference's value in its place."""
+    try:
+        for _, name in pieces:
+            name.encode()
+    except UnicodeEncodeError:
+        return  # not a name credd can hold
+    source, expected = [], []
+    for literal, name in pieces:
+        encoded = "".join(f"%{byte:02X}" for byte in name.encode())
+        source.append(literal.replace("{{", "{{{{") + "{{{{" + "{{ credd:" + encoded + " }}")
+        expected.append(literal + "{{" + f"<{name}>")
+    source.append(tail)
+    expected.append(tail)
+    parts = parse("".join(source))
+    assert render(parts, lambda slot: f"<{slot.reference.name}>") == "".join(expected)

@@ -32,7 +32,14 @@ from credd_client.errors import InvalidRequest
 from . import envfile
 from .atomicfile import NEW_FILE_MODE, replace_file
 from .notices import warn
-from .references import BadReference, Reference, Values, is_reference, parse_reference
+from .references import (
+    BadReference,
+    Reference,
+    Values,
+    is_reference,
+    parse_reference,
+    read_text,
+)
 from .supervisor import DEFAULT_GRACE, OnChange, Supervisor, die_of
 from .watching import Keeper
 
@@ -152,13 +159,7 @@ def make_plan(env_items: list[str], env_files: list[str], file_items: list[str])
 
 def read_env_file(path: str) -> dict[str, tuple[Reference | str, str]]:
     """VAR -> (reference or literal value, place): the last line setting a variable wins."""
-    try:
-        with open(os.path.expanduser(path), "rb") as handle:
-            text = handle.read().decode()
-    except OSError as exc:
-        raise InvalidRequest(f"cannot read the env file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidRequest(f"the env file {path} is not UTF-8 text") from None
+    text = read_text(path, "the env file")
     try:
         entries = envfile.parse(text)
     except envfile.EnvFileError as exc:
@@ -331,15 +332,16 @@ def _supervise(
         stale = sorted(var for var, ref in plan.env.items() if ref.name in changed)
         if stale and on_change.action == "ignore":
             warn(
-                f"{', '.join(sorted(changed))} changed; the command's {', '.join(stale)} "
-                "keep their old values (--on-change restart brings new ones)"
+                f"{', '.join(sorted(changed))} changed; in the command's environment "
+                f"{', '.join(stale)} still {'holds' if len(stale) == 1 else 'hold'} the old "
+                "value (--on-change restart brings the new one)"
             )
         supervisor.notify_change()
 
     names = plan.names()
     if not names:
         return supervisor.run()
-    keeper = Keeper(names, "exec", reread)
+    keeper = Keeper(names, "exec", reread, values.versions())
     keeper.start()
     try:
         return supervisor.run()

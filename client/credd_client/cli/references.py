@@ -9,6 +9,7 @@ interpolation: a reference names a credential, nothing else.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,6 +54,17 @@ def parse_reference(text: str) -> Reference:
     return Reference(name, field or "secret")
 
 
+def read_text(path: str, what: str) -> str:
+    """A file of references the user named (``~`` expanded), as UTF-8 text."""
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            return handle.read().decode()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"{what} {path} is not UTF-8 text") from None
+
+
 def percent_decode(text: str) -> str:
     """``%XX`` escapes as UTF-8 bytes; a ``%`` not followed by two hex digits is an error."""
     if "%" not in text:
@@ -88,6 +100,7 @@ class Values:
         self.client = client
         self._lock = threading.Lock()
         self._read: dict[str, dict[str, str | None]] = {}  # name -> field -> value
+        self._versions: dict[str, int] = {}  # name -> the version read
 
     def load(self, reference: Reference, place: str) -> str:
         """The value; `NotFound` and `InvalidRequest` name ``place`` and the credential."""
@@ -109,6 +122,11 @@ class Values:
         with self._lock:
             return self._read.get(reference.name, {}).get(reference.field)
 
+    def versions(self) -> dict[str, int]:
+        """The version of each credential as read (for a watch to catch up from)."""
+        with self._lock:
+            return dict(self._versions)
+
     def reload(self, names: Iterable[str]) -> set[str]:
         """The names among ``names`` whose values changed; one that cannot be read now (gone,
         locked, needing a login) keeps its last value, with a warning."""
@@ -127,4 +145,7 @@ class Values:
 
     def _fetch(self, name: str) -> dict[str, str | None]:
         credential = self.client.get(name)
+        if credential.version is not None:  # None: a daemon older than versions
+            with self._lock:
+                self._versions[name] = credential.version
         return {"secret": credential.secret, "username": credential.username}

@@ -28,7 +28,7 @@ from credd_client.errors import CreddError, InvalidRequest
 from . import template
 from .atomicfile import NEW_FILE_MODE, replace_file
 from .notices import warn
-from .references import Values
+from .references import Values, read_text
 from .watching import Keeper
 
 
@@ -67,7 +67,8 @@ def run_render(args: argparse.Namespace) -> int:
         for slot in template.slots(parts):
             values.load(slot.reference, _place(args.template, slot))
         status = _render(parts, values, output, command)
-        if not args.watch:
+        names = {slot.reference.name for slot in template.slots(parts)}
+        if not args.watch or not names:  # no reference: nothing will ever change it
             return status
 
         def reread(names: set[str]) -> None:
@@ -77,8 +78,7 @@ def run_render(args: argparse.Namespace) -> int:
                 except CreddError as exc:  # a full disk, say: the next change tries again
                     warn(exc.message)
 
-        names = {slot.reference.name for slot in template.slots(parts)}
-        Keeper(names, "render", reread).run()
+        Keeper(names, "render", reread, values.versions()).run()
     return 0
 
 
@@ -95,13 +95,7 @@ def _command(text: str | None) -> list[str] | None:
 
 
 def _read_template(path: str) -> list[template.Part]:
-    try:
-        with open(os.path.expanduser(path), "rb") as handle:
-            text = handle.read().decode()
-    except OSError as exc:
-        raise InvalidRequest(f"cannot read the template {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidRequest(f"the template {path} is not UTF-8 text") from None
+    text = read_text(path, "the template")
     try:
         return template.parse(text)
     except template.TemplateError as exc:

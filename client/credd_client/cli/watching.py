@@ -10,7 +10,7 @@ the daemon was locked.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from credd_client import Client
 from credd_client.errors import CreddError
@@ -24,12 +24,18 @@ class Keeper:
     """Calls ``reread(names)`` with the held names that may have changed."""
 
     def __init__(
-        self, names: Iterable[str], holder: str, reread: Callable[[set[str]], None]
+        self,
+        names: Iterable[str],
+        holder: str,
+        reread: Callable[[set[str]], None],
+        versions: Mapping[str, int],
     ) -> None:
+        """``versions``: those of the values read before, so that a change between that
+        read and the watch's first connection is caught up, not lost."""
         self.names = frozenset(names)
         self.reread = reread
         self._client = Client()
-        self._watch = self._client.watch(sorted(self.names), holder=holder)
+        self._watch = self._client.watch(sorted(self.names), holder=holder, versions=versions)
         self._thread = threading.Thread(target=self._run, name=f"{holder} watch", daemon=True)
 
     def start(self) -> None:

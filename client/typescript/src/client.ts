@@ -19,6 +19,7 @@ import {
 } from "./models";
 import { socketPath as defaultSocketPath, type Environment } from "./paths";
 import { Transport, type Response } from "./transport";
+import { watch, type WatchEvent, type WatchOptions } from "./watch";
 
 export interface ClientOptions {
   /** The daemon's socket; by default found as every credd client finds it (`socketPath`). */
@@ -101,6 +102,27 @@ export class CreddClient {
   async refresh(name: string, options: CallOptions = {}): Promise<Credential> {
     const target = credentialPath(name) + "/refresh";
     return credentialFromJson(await this.call("POST", target, undefined, options.signal));
+  }
+
+  /**
+   * Change events (`WatchEvent`: type, name, version) of `options.names` (none: every
+   * credential), across daemon restarts, until `options.signal` aborts; see watch.ts.
+   */
+  watch(options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    return watch(
+      {
+        list: ({ signal }) => this.list(signal === undefined ? {} : { signal }),
+        openEvents: async (target, signal) => {
+          const answer = await this.transport.stream(target, signal);
+          if ("body" in answer) {
+            throw errorFrom(answer);
+          }
+          return answer;
+        },
+        encode: encodePathSegment,
+      },
+      options,
+    );
   }
 
   /** Close the kept-alive connections; a later call opens a new one. */

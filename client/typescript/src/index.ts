@@ -49,5 +49,7 @@ export type {
   Status,
   StoreStatus,
   ViewStatus,
+  WatcherStatus,
 } from "./models";
+export { HEARTBEAT_MS, type EventType, type WatchEvent, type WatchOptions } from "./watch";
 export { SOCKET_FILE, checkSocketFile, checkSocketFolder, daemonUid, socketPath, type Environment } from "./paths";

@@ -192,6 +192,20 @@ export interface Status {
   // AWS (issue 21)
   /** The aws credentials' STS sessions, summarised as `oauth` is (daemons with aws). */
   readonly aws?: OAuthSummary | null;
+  // Change events (issue 22)
+  /** On the main socket: the open event streams and what each holds. */
+  readonly watchers?: readonly WatcherStatus[] | null;
+}
+
+/** An open change-event stream: a `credd exec` or `credd render` declares what it holds. */
+export interface WatcherStatus {
+  readonly pid: number | null;
+  readonly exe: string | null;
+  readonly holder: string | null;
+  /** The credentials it holds; null: every one. */
+  readonly names: readonly string[] | null;
+  readonly view: string | null;
+  readonly since: string;
 }
 
 type Json = Record<string, unknown>;

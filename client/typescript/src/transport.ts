@@ -109,6 +109,51 @@ export class Transport {
     this.agent.destroy();
   }
 
+  /**
+   * GET an open-ended answer on a connection of its own: a 2xx answer as the stream of its
+   * body (the caller destroys it), any other answer read whole. Only connecting is bounded
+   * by the timeout; the caller watches the stream's silences itself.
+   */
+  stream(target: string, signal?: AbortSignal): Promise<http.IncomingMessage | Response> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const agent = new CheckedAgent(this.socketPath);
+      const req = http.request({
+        agent,
+        socketPath: this.socketPath,
+        method: "GET",
+        path: target,
+        headers: { Host: "localhost" },
+        signal,
+      });
+      const timer = setTimeout(() => {
+        req.destroy(new DaemonUnavailableError(`no daemon answers on ${this.socketPath}`));
+      }, this.timeoutMs);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        agent.destroy();
+        reject(signal?.aborted ? signal.reason : this.translate(error, false));
+      });
+      req.on("response", (res: http.IncomingMessage) => {
+        clearTimeout(timer);
+        res.on("close", () => agent.destroy());
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          resolve(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status, body: Buffer.concat(chunks) }));
+        res.on("error", (error: Error) => reject(this.translate(error, true)));
+      });
+      req.end();
+    });
+  }
+
   private attempt(
     method: string,
     target: string,

@@ -195,6 +195,53 @@ final class Connection implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a GET whose 2xx answer is an open-ended chunked stream, and reads up to its body:
+     * the answer's status and headers, with an empty body that {@link #nextChunk} then reads.
+     * Any other answer is read whole.
+     */
+    Response openStream(byte[] request, long deadline) throws IOException {
+        write(ByteBuffer.wrap(request), deadline);
+        String statusLine = readLine(deadline);
+        String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/1.") || parts[1].length() != 3
+                || !parts[1].chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw malformed("no HTTP status line");
+        }
+        int status = Integer.parseInt(parts[1]);
+        Map<String, String> headers = readHeaders(deadline);
+        if (status >= 200 && status < 300) {
+            if (!headers.getOrDefault("transfer-encoding", "").trim().equalsIgnoreCase("chunked")) {
+                throw malformed("an event stream that is not chunked");
+            }
+            return new Response(status, headers, new byte[0], false);
+        }
+        byte[] body = headers.containsKey("transfer-encoding") ? readChunked(deadline)
+                : readExactly(contentLength(headers.getOrDefault("content-length", "0")), deadline);
+        return new Response(status, headers, body, false);
+    }
+
+    /** The next chunk of an open stream's body (see {@link #openStream}); null at its end. */
+    byte[] nextChunk(long deadline) throws IOException {
+        String sizeField = readLine(deadline).split(";", 2)[0].strip();
+        if (sizeField.isEmpty() || sizeField.length() > 15
+                || !sizeField.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            throw malformed("a malformed chunk size");
+        }
+        long size = Long.parseLong(sizeField, 16);
+        if (size == 0) {
+            return null;
+        }
+        if (size > MAX_LINE) {
+            throw malformed("an event chunk over 64 KiB");
+        }
+        byte[] chunk = readExactly(size, deadline);
+        if (!readLine(deadline).isEmpty()) {
+            throw malformed("a chunk longer than its size");
+        }
+        return chunk;
+    }
+
     private void write(ByteBuffer data, long deadline) throws IOException {
         while (data.hasRemaining()) {
             if (channel.write(data) == 0) {

@@ -1,5 +1,6 @@
 package dev.credd.client;
 
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -398,6 +399,37 @@ public final class CreddClient implements AutoCloseable {
         while ((connection = idle.poll()) != null) {
             connection.close();
         }
+    }
+
+    /**
+     * The change events of the named credentials, across daemon restarts; see {@link Watch}.
+     *
+     * @param names the credentials to watch, or null for every one
+     * @param holder what this process is ({@code exec}, {@code render}) for {@code credd status},
+     *     or null
+     * @return the watch, connected on its first {@link Watch#next()}; close it when done
+     */
+    public Watch watch(List<String> names, String holder) {
+        return new Watch(this, names, holder);
+    }
+
+    /** A connection with an open event stream at {@code target}, or the daemon's refusal. */
+    Connection openEvents(String target) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Connection connection = Connection.open(socketPath, daemonUid, deadline, timeoutText);
+        Connection.Response response;
+        try {
+            response = connection.openStream(encodeRequest("GET", target, null), deadline);
+        } catch (IOException e) {
+            connection.close();
+            throw new DaemonUnavailableException("the connection to the daemon on " + socketPath
+                    + " broke (" + e.getMessage() + ")", e);
+        }
+        if (response.status() < 200 || response.status() >= 300) {
+            connection.close();
+            throw errorFrom(response);
+        }
+        return connection;
     }
 
     // --- the exchange ------------------------------------------------------------------------

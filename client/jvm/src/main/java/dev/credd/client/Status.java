@@ -27,6 +27,7 @@ import java.util.List;
  *     older daemon
  * @param aws the aws credentials' STS sessions, summarised as {@code oauth} is, or null from
  *     an older daemon
+ * @param watchers the open change-event streams (on the main socket), empty through a view
  */
 public record Status(
         long pid,
@@ -46,7 +47,9 @@ public record Status(
         ViewStatus view,
         ProgramIdentity programs,
         // AWS (issue 21)
-        OAuthSummary aws) {
+        OAuthSummary aws,
+        // Change events (issue 22)
+        List<WatcherStatus> watchers) {
 
     static Status fromJson(JsonObject json) {
         List<ViewStatus> views = new ArrayList<>();
@@ -58,6 +61,10 @@ public record Status(
         JsonObject store = json.optionalObject("store"); // null through a view
         JsonObject keyBackend = json.optionalObject("key_backend");
         JsonObject aws = json.optionalObject("aws");
+        List<WatcherStatus> watchers = new ArrayList<>();
+        for (JsonObject item : json.objects("watchers")) {
+            watchers.add(WatcherStatus.fromJson(item));
+        }
         return new Status(
                 json.requiredLong("pid"),
                 json.requiredText("version"),
@@ -75,6 +82,7 @@ public record Status(
                 Collections.unmodifiableList(views),
                 view == null ? null : ViewStatus.fromJson(view),
                 programs == null ? null : ProgramIdentity.fromJson(programs),
-                aws == null ? null : OAuthSummary.fromJson(aws));
+                aws == null ? null : OAuthSummary.fromJson(aws),
+                Collections.unmodifiableList(watchers));
     }
 }
