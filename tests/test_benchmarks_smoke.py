@@ -69,3 +69,5 @@ def test_quick_run_prints_the_whole_table() -> None:
     assert any(
         m.endswith("views with a connection each, made and removed 4 times") for m in metrics
     )
+    assert any(m.startswith("event latency,") and "watchers" in m for m in metrics)
+    assert any(m.startswith("daemon RSS with") and "watchers open" in m for m in metrics)
