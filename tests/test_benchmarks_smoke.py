@@ -74,3 +74,5 @@ def test_quick_run_prints_the_whole_table() -> None:
     assert any(m.startswith("SSH sign, ed25519") for m in metrics)
     assert any(m.startswith("`ssh -o BatchMode=yes") for m in metrics)
     assert any(m.startswith("credd exec --file: PUT sent to the new file content") for m in metrics)
+    assert any(m.startswith("event latency,") and "watchers" in m for m in metrics)
+    assert any(m.startswith("daemon RSS with") and "watchers open" in m for m in metrics)

@@ -255,6 +255,7 @@ READ_ALLOWED = {
     ("get", "/v1/credentials"),
     ("get", "/v1/credentials/{name}"),
     ("post", "/v1/credentials/{name}/refresh"),
+    ("get", "/v1/events"),  # a stream: opened, its head read, closed (see _stream_head)
 }
 WRITE_ALLOWED = READ_ALLOWED | {
     ("put", "/v1/credentials/{name}"),
@@ -269,6 +270,8 @@ class Answers:
         self.seen: list[tuple[str, bytes]] = []
 
     def send(self, sock: Path, method: str, target: str, body: bytes = b"") -> tuple[int, dict]:
+        if (method, target) == ("GET", "/v1/events"):
+            return _stream_head(sock, target), {}
         status, raw = raw_request(sock, method, target, body)
         self.seen.append((f"{method} {target}", raw))
         try:
@@ -282,6 +285,18 @@ class Answers:
             text = raw.decode("utf-8", "replace")
             for what, value in CANARIES.items():
                 assert value not in text, f"the {what} crossed the view in {where}"
+
+
+def _stream_head(sock: Path, target: str) -> int:
+    """The status of an open-ended answer (the event stream), read up to its first heartbeat."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stream:
+        stream.settimeout(10)
+        stream.connect(str(sock))
+        stream.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += stream.recv(4096)
+    return int(head.split()[1])
 
 
 def _target(path: str, name: str) -> str:

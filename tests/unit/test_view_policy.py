@@ -61,6 +61,9 @@ def outcome(view: View, method: str, path: str, query: bytes = b"") -> str:
         (READ, "GET", "/v1/credentials/", "invalid_request"),
         (READ, "GET", "/v1/status/", "forbidden"),
         (READ, "POST", "/v1/status", "forbidden"),
+        (READ, "GET", "/v1/events", "on"),  # the stream filters itself by the view
+        (READ, "POST", "/v1/events", "forbidden"),
+        (READ, "GET", "/v1/events/", "forbidden"),
     ],
 )
 def test_decide(view: View, method: str, path: str, expected: str) -> None:
@@ -150,6 +153,11 @@ def test_a_view_writes_plain_secrets_only(
 def test_a_query_is_refused_even_on_a_matching_name() -> None:
     path = CRED + "docker%3Aghcr.io"
     assert outcome(READ, "GET", path, b"include=refresh_token") == "forbidden"
+
+
+def test_the_event_stream_alone_takes_its_narrowing_query() -> None:
+    assert outcome(READ, "GET", "/v1/events", b"name=git%3Ax&holder=exec") == "on"
+    assert outcome(READ, "GET", "/v1/status", b"name=x") == "forbidden"
 
 
 def test_a_glob_does_not_cross_into_a_longer_prefix() -> None:
