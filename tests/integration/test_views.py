@@ -256,7 +256,11 @@ READ_ALLOWED = {
     ("get", "/v1/credentials/{name}"),
     ("post", "/v1/credentials/{name}/refresh"),
     ("get", "/v1/events"),  # a stream: opened, its head read, closed (see _stream_head)
+    ("get", "/v1/aws/{name}"),  # a matching name's credential_process answer
+    ("get", "/v1/kube/{name}"),  # a matching name's exec plugin answer
 }
+# The routes whose path names a credential: matching names only, the rest not_found.
+NAMED_ROUTES = ("/v1/credentials/", "/v1/aws/", "/v1/kube/")
 WRITE_ALLOWED = READ_ALLOWED | {
     ("put", "/v1/credentials/{name}"),
     ("delete", "/v1/credentials/{name}"),
@@ -327,7 +331,7 @@ def test_every_operation_through_a_view_is_as_the_contract_says(
     allowed = WRITE_ALLOWED if write else READ_ALLOWED
     answers = Answers()
     for method, path in operations:
-        on_credential = "{name}" in path and path.startswith("/v1/credentials/")
+        on_credential = "{name}" in path and path.startswith(NAMED_ROUTES)
         inside = INSIDE_OAUTH if path.endswith("/refresh") else INSIDE  # an oauth2 one refreshes
         for name in (inside, OUTSIDE) if on_credential else ("dev",):
             query = "?issuer=https%3A%2F%2Fid.example" if "registration" in path else ""
