@@ -9,17 +9,21 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from credd_client import Client, InvalidRequest
 from credd_client.watch import Event, Watch
+from tests.integration.test_oauth import login, run_daemon, start_server
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
+from tests.support.oauth_server import OAuthServer
 
 pytestmark = pytest.mark.integration
+
+__all__ = ["run_daemon", "start_server"]  # the OAuth tests' fixtures, used here too
 
 WAIT = 10.0
 
@@ -243,3 +247,33 @@ def test_bad_watch_requests_are_refused_clearly(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith((b"HTTP/1.1 400", b"HTTP/1.1 422")), head
     assert why in body.decode()
+
+
+def test_oauth_refreshes_against_a_real_server_arrive_as_refreshed_events(
+    start_server: Callable[[int], OAuthServer],
+    run_daemon: Callable[..., DaemonProcess],
+    headless_credd_env: dict[str, str],
+) -> None:
+    """Three-second tokens at the project's OAuth server: each refresh is one `refreshed`
+    event, and a get on it answers the new token at that version."""
+    server = start_server(3)
+    daemon = run_daemon()
+    assert login(headless_credd_env, "oauth/x", server.issuer).returncode == 0
+    watch = watching(daemon.socket, ["oauth/x"], holder="exec")
+    tokens = []
+    try:
+        with Client(str(daemon.socket)) as client:
+            versions = []
+            while len(tokens) < 3:
+                event = watch.next(timeout=30)
+                if event.type != "refreshed":
+                    continue  # a refresh's bookkeeping (started, scheduled) is `changed`
+                got = client.get("oauth/x")
+                assert got.version is not None
+                assert got.version >= (event.version or 0)
+                versions.append(event.version)
+                if got.secret not in tokens:
+                    tokens.append(got.secret)
+        assert versions == sorted(set(versions))
+    finally:
+        watch.close()
