@@ -91,6 +91,19 @@ class SessionKeeper:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="credd-aws-sessions")
 
+    async def _warm(self) -> None:
+        """botocore takes a second or more to load: done once, before the first session is
+        asked for, when the store holds credentials that will need one."""
+        credentials = () if self.vault.locked else self.vault.state().credentials.values()
+        if not any(c.aws is not None and schedule.wants_session(c.aws) for c in credentials):
+            return
+        try:
+            sts = self._client()
+        except EndpointRefused:
+            return  # said by the first renewal, in the credential's last_error
+        if isinstance(sts, BotocoreSTS):
+            await asyncio.to_thread(sts.warm)
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -271,6 +284,7 @@ class SessionKeeper:
     # --- the schedule ----------------------------------------------------------------------
 
     async def _run(self) -> None:
+        await self._warm()
         while True:
             self._wake.clear()
             delay = self._tick()

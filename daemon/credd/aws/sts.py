@@ -143,6 +143,10 @@ class BotocoreSTS:
             config=config,
         )
 
+    def warm(self) -> None:
+        """Blocking: load botocore and its STS model now, not during a tool's first call."""
+        self._client(Keys("AKIAWARMINGUP", "unused"))
+
     def request_session(self, request: SessionRequest) -> Session | Failed:
         """Blocking: GetSessionToken, or AssumeRole for a role ARN."""
         from botocore.exceptions import BotoCoreError, ClientError
