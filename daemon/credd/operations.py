@@ -240,6 +240,7 @@ class CredentialService:
         change = PutCredential(self.refresher.plan(credential))
         state = await self._writes.commit(change)
         self.refresher.changed()
+        self.aws_sessions.changed()
         return state.credentials[credential.name]
 
     async def import_credentials(
@@ -265,6 +266,7 @@ class CredentialService:
         except NothingToImport:
             return change.actions, False
         self.refresher.changed()
+        self.aws_sessions.changed()
         return change.actions, True
 
     async def refresh(self, name: str, peer: Peer = UNKNOWN_PEER) -> Credential:

@@ -82,6 +82,7 @@ class SessionKeeper:
         self._wake = asyncio.Event()
         self.committer = GroupCommit(self._write)
         self._task: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     def _write(self, change: Change) -> StoreState:
         return self.vault.commit(change)
@@ -92,11 +93,8 @@ class SessionKeeper:
         self._task = asyncio.create_task(self._run(), name="credd-aws-sessions")
 
     async def _warm(self) -> None:
-        """botocore takes a second or more to load: done once, before the first session is
-        asked for, when the store holds credentials that will need one."""
-        credentials = () if self.vault.locked else self.vault.state().credentials.values()
-        if not any(c.aws is not None and schedule.wants_session(c.aws) for c in credentials):
-            return
+        """botocore takes a second or more to load: done once, as soon as the store holds a
+        credential that needs sessions, so a tool's first call does not wait for it."""
         try:
             sts = self._client()
         except EndpointRefused:
@@ -105,6 +103,8 @@ class SessionKeeper:
             await asyncio.to_thread(sts.warm)
 
     async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()  # its thread ends by itself; nothing waits for it
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -284,7 +284,6 @@ class SessionKeeper:
     # --- the schedule ----------------------------------------------------------------------
 
     async def _run(self) -> None:
-        await self._warm()
         while True:
             self._wake.clear()
             delay = self._tick()
@@ -301,6 +300,8 @@ class SessionKeeper:
         for credential in self.vault.state().credentials.values():
             aws = credential.aws
             name = credential.name
+            if self._warming is None and aws is not None and schedule.wants_session(aws):
+                self._warming = asyncio.create_task(self._warm(), name="credd-aws-warm")
             if aws is None or name in self._inflight or aws.next_refresh_at is None:
                 continue
             if schedule.due(aws, now):
