@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from . import (
+    aws,
     go_clients,
     importing,
     imports,
@@ -39,6 +40,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("OAuth", oauth.run),
     ("views", views.run),
     ("imports", imports.run),
+    ("AWS", aws.run),
 )
 
 
