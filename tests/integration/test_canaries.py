@@ -11,9 +11,9 @@ either); the keyring's files.
 Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over the API
 (plain and oauth2 with refresh token and client secret), `credd restore` of a backup, the
 git and docker credential helpers, the keyring backend (the `keyring` command),
-`credd import git --remove-source`, and `credd aws add` and `credd import aws --remove-source`
-(an aws credential's keys leave only through `credd aws`); `credd exec --mask` and a failing `credd refresh` are
-driven. Not planted yet: OAuth tokens issued by a real authorization server through
+`credd import git --remove-source`, `credd aws add` and `credd import aws --remove-source`
+(an aws credential's keys leave only through `credd aws`); `credd exec --mask` and a
+failing `credd refresh` are driven. Not planted yet: OAuth tokens issued by a real authorization server through
 `credd login` (tests/integration/test_oauth.py has that server; a planter is the next step).
 """
 
@@ -203,7 +203,7 @@ def plant_aws(env: dict[str, str], seen: Seen) -> dict[str, str]:
     got = credd(env, "aws", "via/aws")
     assert json.loads(got.stdout)["SecretAccessKey"] == value
     seen.add("credd aws (stderr)", got.stderr)
-    assert seen.cli(env, "get", "via/aws") == 0
+    assert seen.cli(env, "get", "via/aws") == 2  # its keys only through `credd aws`
     assert seen.cli(env, "get", "via/aws", "--json") == 0
     folder = Path(env["HOME"]) / ".aws"
     folder.mkdir(mode=0o700)
