@@ -13,8 +13,9 @@ Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over
 git and docker credential helpers, the keyring backend (the `keyring` command),
 `credd import git --remove-source`, `credd aws add` and `credd import aws --remove-source`
 (an aws credential's keys leave only through `credd aws`); `credd exec --mask` and a
-failing `credd refresh` are driven. Not planted yet: OAuth tokens issued by a real authorization server through
-`credd login` (tests/integration/test_oauth.py has that server; a planter is the next step).
+failing `credd refresh` are driven. Not planted yet: OAuth tokens issued by a real
+authorization server through `credd login` (tests/integration/test_oauth.py has that server;
+a planter is the next step).
 """
 
 from __future__ import annotations
