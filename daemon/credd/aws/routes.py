@@ -16,13 +16,12 @@ from credd_client.errors import InvalidRequest
 
 from ..api.models import AWSLoginIn, AWSProcessCredentials
 from ..apipaths import name_from_raw
+from ..oauth.refresher import ANSWER_WITHIN
 from ..operations import CredentialService
 from ..system.peer import peer_in
 
 AWS_PREFIX = b"/v1/aws/"
 LOGIN_SUFFIX = b"/login"
-# How long a GET waits for a session when its client says nothing (SPEC, Answer times).
-DEFAULT_WAIT = 8.0
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d{1,6})(?:$|[,;\s])", re.IGNORECASE)
 
 NameInPath = Annotated[
@@ -64,7 +63,8 @@ def _name(request: Request, suffix: bytes) -> str:
 
 
 def _wait(request: Request, service: CredentialService) -> float:
-    """RFC 7240 `Prefer: wait=N`, else 8 s; capped at refresh_timeout."""
+    """RFC 7240 `Prefer: wait=N`, capped at refresh_timeout; else the refresher's bound."""
     match = _PREFER_WAIT.search(request.headers.get("prefer", ""))
-    wait = DEFAULT_WAIT if match is None else float(match.group(1))
-    return min(wait, service.config.refresh_timeout)
+    if match is None:
+        return ANSWER_WITHIN
+    return min(float(match.group(1)), service.config.refresh_timeout)

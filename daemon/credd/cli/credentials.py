@@ -57,10 +57,6 @@ def run_get(args: argparse.Namespace) -> int:
         credential = client.get(args.name)
     if args.json:
         print(json.dumps(_as_json(credential), indent=2, ensure_ascii=False))
-    elif credential.kind == "aws":  # its keys leave credd only through `credd aws`
-        raise InvalidRequest(
-            f"{args.name!r} is an aws credential: `credd aws NAME` prints its keys"
-        )
     else:
         print(credential.secret)
     return 0
