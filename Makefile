@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 TS_CLIENT := client/typescript
 
 .DEFAULT_GOAL := all
-.PHONY: all install install-run go install-helpers run system-deps jdk node oauth-server jvm ts-client lint fmt test check lock bench dist soak docs
+.PHONY: all install install-run go install-helpers run system-deps jdk node oauth-server jvm ts-client aws-cli lint fmt test check lock bench dist soak docs
 
 all: install go
 
@@ -149,7 +149,17 @@ $(TS_CLIENT)/dist/index.js: $(TS_CLIENT)/node_modules/.package-lock.json $(TS_CL
 
 ts-client: node $(TS_CLIENT)/dist/index.js
 
-test: system-deps install go oauth-server jvm ts-client lint docs
+# The AWS CLI the AWS tests run, in a venv of its own: requirements-awscli.txt says why.
+AWS_CLI_VENV := build/awscli
+$(AWS_CLI_VENV)/bin/aws: requirements-awscli.txt $(STAMP)
+	rm -rf $(AWS_CLI_VENV)
+	$(BIN)/uv venv -q --python $(PYTHON) $(AWS_CLI_VENV)
+	$(BIN)/uv pip install -q --python $(AWS_CLI_VENV)/bin/python -r requirements-awscli.txt
+	touch $@
+
+aws-cli: $(AWS_CLI_VENV)/bin/aws
+
+test: system-deps install go oauth-server jvm ts-client aws-cli lint docs
 	$(BIN)/pytest
 
 # The manual (docs/, mkdocs.yml) into build/site; --strict: a broken link, anchor or

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from . import (
+    aws,
     events,
     exec_files,
     go_clients,
@@ -47,6 +48,7 @@ BENCHMARKS: tuple[tuple[str, Callable[[Environment], list[Row]]], ...] = (
     ("credd exec files", exec_files.run),
     ("imports", imports.run),
     ("Kubernetes", kube.run),
+    ("AWS", aws.run),
 )
 
 

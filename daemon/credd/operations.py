@@ -306,6 +306,7 @@ class CredentialService:
             change = Checked(change, credential.name, _view_write(view, credential))
         state = await self._writes.commit(change)
         self.refresher.changed()
+        self.aws_sessions.changed()
         return state.credentials[credential.name]
 
     async def import_credentials(
@@ -336,6 +337,7 @@ class CredentialService:
         except NothingToImport:
             return change.actions, False
         self.refresher.changed()
+        self.aws_sessions.changed()
         return change.actions, True
 
     async def refresh(

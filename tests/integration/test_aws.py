@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.aws import REGION, FaultProxy, MotoServer
+from tests.support.aws import MOTO_SERVER, REGION, FaultProxy, MotoServer
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
-from tests.support.requirements import require_module, require_program
+from tests.support.requirements import require_module, require_path
 
 pytestmark = pytest.mark.integration
+
+AWS_CLI = Path(__file__).resolve().parents[2] / "build" / "awscli" / "bin" / "aws"
 
 ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -33,13 +35,13 @@ TRUST = json.dumps(
 )
 
 
-def start_daemon(env: dict[str, str], sts_url: str) -> DaemonProcess:
+def aws_daemon(env: dict[str, str], sts_url: str) -> DaemonProcess:
     home = Path(env["CREDD_HOME"])
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (home / "config.toml").write_text(
-        f'aws_endpoint_url_sts = "{sts_url}"\naws_region = "{REGION}"\nrefresh_timeout = 5\n'
+        f'aws_endpoint_url_sts = "{sts_url}"\naws_region = "{REGION}"\nrefresh_timeout = 10\n'
     )
-    return DaemonProcess(home, Path(env["CREDD_SOCKET"]), env).start()
+    return DaemonProcess(home, Path(env["CREDD_SOCKET"]), env)
 
 
 def tool_env(env: dict[str, str], moto: MotoServer) -> dict[str, str]:
@@ -76,9 +78,8 @@ def iam_user(moto: MotoServer) -> tuple[str, str]:
 def aws_cli(env: dict[str, str], *args: str) -> Any:
     import subprocess
 
-    program = require_program("aws")
     return subprocess.run(
-        [program, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [str(AWS_CLI), *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -90,8 +91,8 @@ def every_file_under(root: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def aws_tools() -> None:
-    require_program("moto_server")
-    require_program("aws")
+    require_path(MOTO_SERVER, "moto_server (moto[server])")
+    require_path(AWS_CLI, "the AWS CLI (make aws-cli)")
     require_module("boto3")
 
 
@@ -121,7 +122,7 @@ def test_import_remove_source_then_cli_and_s3_with_signature_checks(
         config.write_text(config_text)
         original = credentials.read_bytes()
 
-        with start_daemon(env, moto.url):
+        with aws_daemon(env, moto.url):
             dry = credd(env, "import", "aws", "--dry-run", "--remove-source", "--no-session")
             assert dry.returncode == 0, dry.stderr
             assert "would add     aws:dev team ([dev team])" in dry.stdout
@@ -190,7 +191,7 @@ def test_role_arn_sessions_with_signature_checks(
         role = iam.create_role(RoleName="deploy", AssumeRolePolicyDocument=TRUST)["Role"]
         iam.put_role_policy(RoleName="deploy", PolicyName="all", PolicyDocument=ALLOW_ALL)
 
-        with start_daemon(env, moto.url):
+        with aws_daemon(env, moto.url):
             added = credd(
                 env,
                 "aws",
@@ -266,7 +267,7 @@ def test_sessions_rotate_before_expiry_through_an_outage(
     with (
         MotoServer(short_tmp / "moto.log") as moto,
         FaultProxy(moto.url) as proxy,
-        start_daemon(env, proxy.url),
+        aws_daemon(env, proxy.url),
     ):
         added = credd(
             env,
@@ -283,8 +284,10 @@ def test_sessions_rotate_before_expiry_through_an_outage(
         seen: set[datetime] = set()
         deadline = time.monotonic() + 35
         while time.monotonic() < deadline:
-            expires = _expiration(env)
-            assert expires is not None
+            answer = credd(env, "aws", "aws:short")
+            assert answer.returncode == 0, answer.stderr
+            expires = datetime.fromisoformat(json.loads(answer.stdout)["Expiration"])
+            assert expires > datetime.now(UTC)
             seen.add(expires)
             time.sleep(1)
         assert len(seen) >= 2, seen  # renewed ahead, in the background
@@ -313,7 +316,7 @@ def test_mfa_login_asks_once_per_session_and_sends_the_code(
     with (
         MotoServer(short_tmp / "moto.log") as moto,
         FaultProxy(moto.url) as proxy,
-        start_daemon(env, proxy.url),
+        aws_daemon(env, proxy.url),
     ):
         added = credd(
             env,

@@ -12,9 +12,11 @@ Paths planted here: `credd set` (standard input), `credd set --json`, `PUT` over
 (plain and oauth2 with refresh token and client secret), `credd restore` of a backup, the
 git and docker credential helpers, the keyring backend (the `keyring` command),
 `credd import git --remove-source`, `credd import kube --remove-source` (then `credd kube`,
-locked and unlocked), an SSH key (`credd ssh-key import --remove-source`, then `ssh-add`; its
-private half searched in every form); `credd exec --mask`, `credd exec --env-file`,
-`credd render` (their bad input too) and a failing `credd refresh` are driven, and so are
+locked and unlocked), `credd aws add` and `credd import aws --remove-source` (an aws
+credential's keys leave only through `credd aws`), an SSH key (`credd ssh-key import
+--remove-source`, then `ssh-add`; its private half searched in every form); `credd exec
+--mask`, `credd exec --env-file`, `credd render` (their bad input too) and a failing `credd
+refresh` are driven, and so are
 issue 19's refusals (endpoints credd will not contact, a write view's oauth2 and
 program-restricted requests, a view's status). A change-event stream (`GET /v1/events`) is
 open throughout and searched too. Not planted yet: OAuth tokens issued by a real
@@ -290,6 +292,35 @@ def plant_kube(env: dict[str, str], seen: Seen) -> dict[str, str]:
     return {}
 
 
+def plant_aws(env: dict[str, str], seen: Seen) -> dict[str, str]:
+    """`credd aws add` (sessions off: no STS here), `credd import aws --remove-source`; the
+    keys go out only through `credd aws` (checked, not searched), never `get`."""
+    value = canary("aws")
+    args = ("aws", "add", "via/aws", "--access-key-id", "AKIACANARY", "--no-session")
+    assert seen.cli(env, *args, input=value + "\n") == 0
+    got = credd(env, "aws", "via/aws")
+    assert json.loads(got.stdout)["SecretAccessKey"] == value
+    seen.add("credd aws (stderr)", got.stderr)
+    assert seen.cli(env, "get", "via/aws") == 2  # its keys only through `credd aws`
+    assert seen.cli(env, "get", "via/aws", "--json") == 0
+    folder = Path(env["HOME"]) / ".aws"
+    folder.mkdir(mode=0o700)
+    imported = canary("aws-import")
+    (folder / "credentials").write_text(
+        f"[canary]\naws_access_key_id = AKIAIMPORT\naws_secret_access_key = {imported}\n"
+    )
+    assert seen.cli(env, "import", "aws", "--dry-run", "--remove-source") == 0
+    assert seen.cli(env, "import", "aws", "--remove-source") == 0
+    bad = {"kind": "aws", "secret": canary("aws-bad"), "access_key_id": "A"}
+    bad.update(session_token=canary("aws-token"), session=True)  # temporary keys: no session
+    status, answer = raw_request(
+        Path(env["CREDD_SOCKET"]), "PUT", "/v1/credentials/bad-aws", json.dumps(bad).encode()
+    )
+    assert status == 400
+    seen.add("bad aws PUT answer", answer)
+    return {}
+
+
 PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "cli": plant_cli,
     "cli-json": plant_cli_json,
@@ -301,6 +332,7 @@ PLANTERS: dict[str, Callable[[dict[str, str], Seen], dict[str, str]]] = {
     "import": plant_import,
     "ssh-key": plant_ssh_key,
     "kube": plant_kube,
+    "aws": plant_aws,
 }
 
 

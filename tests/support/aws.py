@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,9 +24,10 @@ from typing import Literal
 
 import httpx
 
-from tests.support.requirements import require_program
+from tests.support.requirements import require_path
 
 Mode = Literal["pass", "hang", "503"]
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 REGION = "us-east-1"
 
 
@@ -48,7 +50,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> MotoServer:
-        program = require_program("moto_server")
+        program = str(require_path(MOTO_SERVER, "moto_server (moto[server])"))
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         if self.auth_after is not None:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(self.auth_after)

@@ -82,6 +82,7 @@ class SessionKeeper:
         self._wake = asyncio.Event()
         self.committer = GroupCommit(self._write)
         self._task: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     def _write(self, change: Change) -> StoreState:
         return self.vault.commit(change)
@@ -91,7 +92,19 @@ class SessionKeeper:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="credd-aws-sessions")
 
+    async def _warm(self) -> None:
+        """botocore takes a second or more to load: done once, as soon as the store holds a
+        credential that needs sessions, so a tool's first call does not wait for it."""
+        try:
+            sts = self._client()
+        except EndpointRefused:
+            return  # said by the first renewal, in the credential's last_error
+        if isinstance(sts, BotocoreSTS):
+            await asyncio.to_thread(sts.warm)
+
     async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()  # its thread ends by itself; nothing waits for it
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -287,6 +300,8 @@ class SessionKeeper:
         for credential in self.vault.state().credentials.values():
             aws = credential.aws
             name = credential.name
+            if self._warming is None and aws is not None and schedule.wants_session(aws):
+                self._warming = asyncio.create_task(self._warm(), name="credd-aws-warm")
             if aws is None or name in self._inflight or aws.next_refresh_at is None:
                 continue
             if schedule.due(aws, now):

@@ -131,6 +131,9 @@ class BotocoreSTS:
             connect_timeout=self.timeout,
             read_timeout=self.timeout,
             retries={"total_max_attempts": 1},  # the keeper's backoff does the retrying
+            # STS checks the duration itself; unchecked here, a local STS may grant shorter
+            # sessions than AWS's 15 minutes (the tests' rotations).
+            parameter_validation=False,
             user_agent_extra="credd",
         )
         return self._session.create_client(
@@ -143,9 +146,13 @@ class BotocoreSTS:
             config=config,
         )
 
+    def warm(self) -> None:
+        """Blocking: load botocore and its STS model now, not during a tool's first call."""
+        self._client(Keys("AKIAWARMINGUP", "unused"))
+
     def request_session(self, request: SessionRequest) -> Session | Failed:
         """Blocking: GetSessionToken, or AssumeRole for a role ARN."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
         host = self.where.describe()
         arguments: dict[str, Any] = {"DurationSeconds": request.duration}
@@ -163,6 +170,8 @@ class BotocoreSTS:
                 answer = client.get_session_token(**arguments)
         except ClientError as exc:
             return Failed(f"STS at {host} answered {_client_error(exc)}")
+        except ParamValidationError:
+            return Failed("botocore refused the STS request's parameters (the role ARN?)")
         except BotoCoreError as exc:
             return Failed(f"cannot reach STS at {host} ({type(exc).__name__})")
         return _session(answer, host)
