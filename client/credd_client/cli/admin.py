@@ -56,12 +56,18 @@ def run_status(args: argparse.Namespace) -> int:
             f"{__version__}; restart the daemon to match",
             file=sys.stderr,
         )
-    agent = agent_state(os.environ)
+    # This machine's agent socket: beside a daemon of its own, not through a view (the
+    # daemon is elsewhere, and a view's status names no path).
+    agent = None if status.get("view") else agent_state(os.environ)
     if args.json:
-        print(json.dumps({"running": True, **status, "ssh_agent": agent}, indent=2))
+        shown = {"running": True, **status}
+        if agent is not None:
+            shown["ssh_agent"] = agent
+        print(json.dumps(shown, indent=2))
     else:
         print(format_status(status))
-        print("\n".join(format_agent(agent)))
+        if agent is not None:
+            print("\n".join(format_agent(agent)))
     return 0
 
 
