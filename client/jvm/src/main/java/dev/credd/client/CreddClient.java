@@ -419,7 +419,8 @@ public final class CreddClient implements AutoCloseable {
         Connection connection = Connection.open(socketPath, daemonUid, deadline, timeoutText);
         Connection.Response response;
         try {
-            response = connection.openStream(encodeRequest("GET", target, null), deadline);
+            byte[] request = encodeRequest("GET", target, null, preferWait(timeout));
+            response = connection.openStream(request, deadline);
         } catch (IOException e) {
             connection.close();
             throw new DaemonUnavailableException("the connection to the daemon on " + socketPath
