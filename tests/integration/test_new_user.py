@@ -101,10 +101,10 @@ func main() {
 """
 
 
-def test_the_go_mod_the_readme_shows_builds_offline(tmp_path: Path) -> None:
-    readme = (REPO / "README.md").read_text()
-    found = re.search(r"```\n(module example\.com/mytool\n.*?)```", readme, re.S)
-    assert found, "the README's Go section shows no whole go.mod"
+def test_the_go_mod_the_manual_shows_builds_offline(tmp_path: Path) -> None:
+    page = (REPO / "docs" / "clients" / "go.md").read_text()
+    found = re.search(r"```\n(module example\.com/mytool\n.*?)```", page, re.S)
+    assert found, "the manual's Go page shows no whole go.mod"
     go_mod = found[1].replace("/path/to/credd/client/go", str(MODULE))
     assert "require credd.dev/go" in go_mod
     (tmp_path / "go.mod").write_text(go_mod)
