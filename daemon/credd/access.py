@@ -15,9 +15,13 @@ def check_reader(credential: Credential, peer: Peer) -> None:
     if not credential.allowed_programs:
         return
     if peer.program_unknown is not None:
+        # Where no program can be known (the daemon in a user namespace of its own), that is
+        # the reason to give, not this peer's namespace.
+        identity = programs.current()
+        why = peer.program_unknown if identity.identifiable else identity.reason
         raise Forbidden(
             f"{credential.name!r} is restricted to programs, and the program asking cannot be "
-            f"known: {peer.program_unknown}"
+            f"known: {why}"
         )
     # normcase: Windows compares paths without case (and / as \); elsewhere it changes nothing.
     allowed = {os.path.normcase(path) for path in credential.allowed_programs}

@@ -140,10 +140,14 @@ def test_a_daemon_command_names_the_package_that_brings_it(
         assert "pip install credd" in result.stderr
     helped = credd(client_only_bin, {**env, "COLUMNS": "200"}, "--help")
     assert helped.returncode == 0
+    lines = [*helped.stdout.splitlines(), ""]
+    mark = "(daemon: not installed)"
     for command in DAEMON_COMMANDS:
+        # argparse puts the help of a long command name on the line after it.
         assert any(
-            line.split()[:1] == [command] and line.endswith("(daemon: not installed)")
-            for line in helped.stdout.splitlines()
+            line.split()[:1] == [command]
+            and (line.endswith(mark) or (line.split() == [command] and lines[i + 1].endswith(mark)))
+            for i, line in enumerate(lines[:-1])
         ), command
     version = credd(client_only_bin, env, "--version")
     assert version.stdout == f"credd {__version__}\n"

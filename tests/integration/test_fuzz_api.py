@@ -75,5 +75,9 @@ def test_every_operation_answers_within_the_document(headless_daemon: DaemonProc
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) >= 10
         for operation in operations:
+            if operation.path == "/v1/events":
+                # An accepted watch is a stream that never ends by itself: its bad input is
+                # tested in test_events.py (test_bad_watch_requests_are_refused_clearly).
+                continue
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 fuzz(operation, mode)
