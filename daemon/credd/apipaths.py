@@ -19,6 +19,8 @@ REFRESH_SUFFIX = b"/refresh"
 RESTORE_PATH = b"/v1/restore"
 IMPORT_PATH = b"/v1/import"
 KUBE_PREFIX = b"/v1/kube/"
+AWS_PREFIX = b"/v1/aws/"
+AWS_LOGIN_SUFFIX = b"/login"
 # The paths whose next segment is a credential name, read by the Guards from the raw path.
 NAMED_PREFIXES = (CREDENTIALS_PREFIX, KUBE_PREFIX)
 

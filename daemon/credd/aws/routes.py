@@ -15,12 +15,9 @@ from credd_client.errors import InvalidRequest
 
 from ..api.models import AWSLoginIn, AWSProcessCredentials
 from ..api.prefer import wait_in
-from ..apipaths import name_from_raw
+from ..apipaths import AWS_LOGIN_SUFFIX, AWS_PREFIX, name_from_raw
 from ..operations import CredentialService
 from ..system.peer import peer_in
-
-AWS_PREFIX = b"/v1/aws/"
-LOGIN_SUFFIX = b"/login"
 
 NameInPath = Annotated[
     str,
@@ -45,7 +42,7 @@ def aws_router(service: CredentialService, errors: dict[int | str, dict[str, Any
         """Start an MFA session with the device's code; answers its keys."""
         del name
         document = await service.aws_login(
-            _name(request, LOGIN_SUFFIX), body.code, peer_in(request.scope)
+            _name(request, AWS_LOGIN_SUFFIX), body.code, peer_in(request.scope)
         )
         return JSONResponse(document)
 

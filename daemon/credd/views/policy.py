@@ -28,7 +28,14 @@ from typing import Any
 
 from credd_client.errors import Forbidden, InvalidRequest, NotFound
 
-from ..apipaths import CREDENTIALS_PREFIX, KUBE_PREFIX, REFRESH_SUFFIX, name_from_raw
+from ..apipaths import (
+    AWS_LOGIN_SUFFIX,
+    AWS_PREFIX,
+    CREDENTIALS_PREFIX,
+    KUBE_PREFIX,
+    REFRESH_SUFFIX,
+    name_from_raw,
+)
 from ..store.records import Credential, format_time, parse_time
 
 VIEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -191,7 +198,7 @@ KUBE_ROUTE = "/v1/kube/{name}"
 # The routes that carry a credential name: (raw prefix, route, POST suffix, that POST's route).
 NAMED_ROUTES = (
     (CREDENTIALS_PREFIX, CREDENTIAL_ROUTE, REFRESH_SUFFIX, REFRESH_ROUTE),
-    (b"/v1/aws/", AWS_ROUTE, b"/login", AWS_LOGIN_ROUTE),
+    (AWS_PREFIX, AWS_ROUTE, AWS_LOGIN_SUFFIX, AWS_LOGIN_ROUTE),
     (KUBE_PREFIX, KUBE_ROUTE, b"", KUBE_ROUTE),
 )
 
