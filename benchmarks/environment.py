@@ -127,6 +127,20 @@ class Environment:
         env["CREDD_SOCKET"] = str(self.root / "s" / f"{self._homes}.sock")
         return env
 
+    def installed_client(self) -> Path:
+        """The `bin` folder of the client installed as a user's machine has it: by uv (the
+        README's `uv tool install`), whose launchers import nothing but the entry point
+        (pip's import `re`, see the processes benchmark), bytecode compiled (as uv writes it
+        on the first run). Made once per run."""
+        venv = self.root / "client"
+        if not venv.exists():
+            uv = str(BIN / "uv")
+            subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+            python = str(venv / "bin" / "python")
+            install = ["pip", "install", "-q", "--python", python, "--compile-bytecode"]
+            subprocess.run([uv, *install, str(REPO / "client")], check=True)
+        return venv / "bin"
+
     def daemon(self, env: dict[str, str]) -> DaemonProcess:
         """Start `credd serve` for this CREDD_HOME; stopped with the environment if not before."""
         daemon = DaemonProcess(Path(env["CREDD_HOME"]), Path(env["CREDD_SOCKET"]), env)

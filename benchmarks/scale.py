@@ -116,7 +116,7 @@ def run(env: Environment) -> list[Row]:
     answers = run_load(
         str(daemon.socket), 1, sizes.duration / 2, lambda _, __: get_request("/v1/credentials")
     )
-    command = time_process([str(BIN / "credd"), "list"], credd_env, sizes.trials)
+    command = time_process([str(env.installed_client() / "credd"), "list"], credd_env, sizes.trials)
     write, listing, answer = Sample.of(writes), Sample.of(lists), Sample.of(answers.latencies)
     memory = resident_bytes(daemon.pid)
     size = Path(credd_env["CREDD_HOME"], "store.credd").stat().st_size

@@ -12,13 +12,17 @@ receives every secret asked for.
 Errors of the socket layer are translated here, once, into `DaemonUnavailable` (nothing
 listens), `DaemonTimeout` (a daemon took the request and did not answer in time),
 `Forbidden` and `ProtocolError`. Their messages never quote what was sent or received.
+
+The socket is `_socket`'s, the C type `socket.socket` extends: `socket.py` imports `enum` and
+`selectors`, about 10 ms at every command's start on a slow machine, for nothing one blocking
+connection needs. `SocketReader` stands in for `socket.makefile`.
 """
 
 from __future__ import annotations
 
-import contextlib
+import _socket
+import io
 import os
-import socket
 import struct
 import sys
 
@@ -29,6 +33,8 @@ TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from io import BufferedReader
+
+    from _typeshed import WriteableBuffer
 
 START_HINT = (
     "start one with `credd serve`, or install the login service with `credd service install`"
@@ -75,6 +81,22 @@ class Response:
         self.body = body
 
 
+class SocketReader(io.RawIOBase):
+    """A connected socket's bytes as a raw stream, to buffer with `io.BufferedReader`.
+
+    Closing it leaves the socket open: the transport closes that itself.
+    """
+
+    def __init__(self, sock: _socket.socket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        return self._sock.recv_into(buffer)
+
+
 class NoDaemon(DaemonUnavailable):
     """Nothing listens on the socket: the case a daemon may be started for (autostart)."""
 
@@ -96,7 +118,7 @@ class UnixTransport:
     def __init__(self, path: str, timeout: float) -> None:
         self.path = path
         self.timeout = timeout
-        self._sock: socket.socket | None = None
+        self._sock: _socket.socket | None = None
         self._reader: BufferedReader | None = None
 
     def request(
@@ -197,10 +219,12 @@ class UnixTransport:
 
     def abort(self) -> None:
         """From another thread: break the connection, so a read blocked on it returns."""
+        import contextlib  # not at the top: a command's start would pay for it
+
         sock = self._sock
         if sock is not None:
             with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(_socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Close the connection; the next request opens a new one."""
@@ -236,7 +260,7 @@ class UnixTransport:
     def _connect_socket(self) -> None:
         if sys.platform == "win32":
             raise NotImplementedError
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
             check_socket_folder(os.path.dirname(self.path) or ".")
@@ -268,7 +292,7 @@ class UnixTransport:
             sock.close()
             raise
         self._sock = sock
-        self._reader = sock.makefile("rb")
+        self._reader = io.BufferedReader(SocketReader(sock))
 
     def _exchange(self, message: bytes, method: str) -> Response:
         """Send and read on the open connection; any failure closes it."""
@@ -302,7 +326,7 @@ class UnixTransport:
         return response
 
 
-def _check_peer(sock: socket.socket, path: str) -> None:
+def _check_peer(sock: _socket.socket, path: str) -> None:
     """Talk only to a process of this user, or of the uid CREDD_DAEMON_UID names; one whose
     user cannot be told is refused too."""
     if sys.platform == "win32":
@@ -328,13 +352,13 @@ def _check_peer(sock: socket.socket, path: str) -> None:
         )
 
 
-def _peer_uid(sock: socket.socket) -> int | None:
+def _peer_uid(sock: _socket.socket) -> int | None:
     """The uid of the process at the other end, or None where the OS cannot tell."""
     if sys.platform == "linux":
-        pid_uid_gid = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+        pid_uid_gid = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _UCRED.size)
         return int(_UCRED.unpack(pid_uid_gid)[1])
     if sys.platform == "darwin":
-        return xucred_uid(sock.getsockopt(_SOL_LOCAL, socket.LOCAL_PEERCRED, XUCRED.size))
+        return xucred_uid(sock.getsockopt(_SOL_LOCAL, _socket.LOCAL_PEERCRED, XUCRED.size))
     return None
 
 

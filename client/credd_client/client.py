@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from itertools import chain
 
 from ._paths import socket_path as default_socket_path
 from ._transport import NoDaemon, UnixTransport
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 _ACCEPT_TEXT = {"Accept": "text/plain"}
+_TEXT_OR_NONE = frozenset({str, type(None)})
 _PERCENT_ENCODED = tuple(
     chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in range(256)
 )
@@ -69,16 +71,18 @@ class Client:
     def list_fields(self, *fields: str) -> builtins.list[tuple[str | None, ...]]:
         """The named text fields of every credential (None where absent), in list order.
 
-        What `credd list` prints, without building a `Credential` per credential: for
-        10,000 of them, most of the time `list` takes.
+        What `credd list` prints, without building a `Credential` per credential (for
+        10,000 of them, most of the time `list` takes), and asking the daemon for these
+        fields only (`?fields=`): a third of the bytes to read and decode.
         """
-        rows = [tuple(map(item.get, fields)) for item in self._listed()]
-        if not all(value is None or type(value) is str for row in rows for value in row):
+        target = "/v1/credentials?fields=" + ",".join(map(encode_path_segment, fields))
+        rows = [tuple(map(item.get, fields)) for item in self._listed(target)]
+        if not set(map(type, chain.from_iterable(rows))) <= _TEXT_OR_NONE:
             raise ProtocolError("unexpected answer from the daemon: a listed field is not text")
         return rows
 
-    def _listed(self) -> builtins.list[dict[str, Any]]:
-        items = self._call("GET", "/v1/credentials").get("credentials")
+    def _listed(self, target: str = "/v1/credentials") -> builtins.list[dict[str, Any]]:
+        items = self._call("GET", target).get("credentials")
         if not isinstance(items, builtins.list) or not all(isinstance(i, dict) for i in items):
             raise ProtocolError(
                 "unexpected answer from the daemon: 'credentials' is not a list of objects"
@@ -369,10 +373,10 @@ class Client:
 
     @staticmethod
     def _json_object(response: Response) -> dict[str, Any]:
-        import json
+        from ._jsonwire import loads
 
         try:
-            answer = json.loads(response.body)
+            answer = loads(response.body)
         except (ValueError, RecursionError):
             answer = None
         if not isinstance(answer, dict):
@@ -437,10 +441,10 @@ def _text(item: Mapping[str, Any], key: str) -> str:
 
 
 def error_from(response: Response) -> CreddError:
-    import json
+    from ._jsonwire import loads
 
     try:
-        envelope = json.loads(response.body)
+        envelope = loads(response.body)
     except (ValueError, RecursionError):
         envelope = None
     error = envelope.get("error") if isinstance(envelope, dict) else None

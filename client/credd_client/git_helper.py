@@ -24,7 +24,6 @@ prompt) and ``store``/``erase`` do nothing, each with a hint on standard error a
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 
@@ -229,6 +228,8 @@ def erase(client: Client, request: GitTarget, attributes: dict[str, str]) -> Non
     An ``oauth2`` credential is never erased: git rejects a token the server refused, but
     the grant (its refresh token) is credd's to renew or to drop with `credd logout`.
     """
+    import contextlib  # not at the top: every `get` would pay for it
+
     password = attributes.get("password")
     for meta in find(client, request):
         if meta.kind == "oauth2":
@@ -271,6 +272,17 @@ def run(action: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"{PROG}: {exc.message}\n")
         return 1
     return 0
+
+
+def entry_point() -> int:
+    """`git-credential-credd` as installed: `main`, and a `get` ends without the
+    interpreter's teardown (`_exit.py`)."""
+    code = main()
+    if sys.argv[1:] == ["get"]:
+        from ._exit import exit_now
+
+        return exit_now(code)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

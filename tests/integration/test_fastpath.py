@@ -1,12 +1,15 @@
 """The hot reads answered before FastAPI give, byte for byte, what the app itself gives.
 
 A plain `GET /v1/credentials/{name}` takes the fast path; the same request with an empty
-`?include=` goes through FastAPI's route. Every answer (headers and body) must be the same.
+`?include=` goes through FastAPI's route. A list takes the fast path with or without its
+`?fields=`, and the route with a `Content-Length` (a GET with a body header never takes the
+fast path). Every answer (headers and body) must be the same.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket as socketlib
 from pathlib import Path
 
@@ -18,8 +21,10 @@ from tests.support.daemon import DaemonProcess
 pytestmark = pytest.mark.integration
 
 
-def whole_response(socket_path: Path, target: str) -> bytes:
-    request = f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+def whole_response(socket_path: Path, target: str, *, routed: bool = False) -> bytes:
+    """The raw answer; ``routed`` adds an empty body's header, which the fast path leaves alone."""
+    length = "Content-Length: 0\r\n" if routed else ""
+    request = f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{length}\r\n"
     with socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM) as sock:
         sock.settimeout(10)
         sock.connect(str(socket_path))
@@ -52,6 +57,13 @@ def test_fast_and_routed_answers_are_identical(daemon: DaemonProcess, path: str)
     assert fast == routed
 
 
+LIST_TARGETS = [
+    "/v1/credentials",
+    "/v1/credentials?fields=name,kind,username,status",
+    "/v1/credentials?fields=labels%2Cversion",
+]
+
+
 def test_the_list_matches_the_app_after_changes(daemon: DaemonProcess) -> None:
     with Client(str(daemon.socket)) as client:
         for step in range(3):
@@ -59,13 +71,14 @@ def test_the_list_matches_the_app_after_changes(daemon: DaemonProcess) -> None:
             client.set_secret("n0 ☃", f"changed {step}", username=f"user{step}")
             if step == 2:
                 client.delete("n1 ☃")
-            fast = whole_response(daemon.socket, "/v1/credentials")
-            routed = whole_response(daemon.socket, "/v1/credentials?from=app")
-            assert fast == routed
+            for target in LIST_TARGETS:
+                fast = whole_response(daemon.socket, target)
+                assert fast == whole_response(daemon.socket, target, routed=True)
         client.lock()
-        assert whole_response(daemon.socket, "/v1/credentials") == whole_response(
-            daemon.socket, "/v1/credentials?from=app"
-        )
+        for target in LIST_TARGETS:
+            fast = whole_response(daemon.socket, target)
+            assert fast == whole_response(daemon.socket, target, routed=True)
+            assert b" 423 " in fast.split(b"\r\n", 1)[0]
 
 
 def test_status_and_locked_answers_match_the_app(daemon: DaemonProcess) -> None:
@@ -100,3 +113,44 @@ def test_a_get_with_a_body_goes_through_the_guards(daemon: DaemonProcess) -> Non
     answer = b"".join(chunks)
     assert answer.split(b" ", 2)[1] == b"413"
     assert b"payload_too_large" in answer
+
+
+def test_a_list_of_chosen_fields_is_the_full_list_narrowed(daemon: DaemonProcess) -> None:
+    with Client(str(daemon.socket)) as client:
+        client.set_secret("a ☃", "v", username="me", labels={"k": "v"})
+        client.set_secret("b", "w")
+        full = client.list()
+        rows = client.list_fields("name", "username", "kind", "status")
+    assert rows == [(c.name, c.username, c.kind, None) for c in full]
+    answer = whole_response(daemon.socket, "/v1/credentials?fields=name,name,%20username")
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert body == {
+        "credentials": [{"name": "a ☃", "username": "me"}, {"name": "b", "username": None}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "refusal"),
+    [
+        ("fields=secret", "not secret"),
+        ("fields=name,refresh_token", "not refresh_token"),
+        ("fields=client_secret", "not client_secret"),
+        ("fields=nosuch", "not nosuch"),
+        ("fields=", "fields takes names of listed fields"),
+        ("fields=name&fields=kind", "one query parameter, fields"),
+        ("include=refresh_token", "one query parameter, fields"),
+        ("fields=%FF", "fields takes names of listed fields"),
+        ("fields=name&", "malformed query"),
+    ],
+)
+def test_a_list_refuses_secret_or_unknown_fields(
+    daemon: DaemonProcess, query: str, refusal: str
+) -> None:
+    with Client(str(daemon.socket)) as client:
+        client.set_secret("a", "the-secret-value")
+    for routed in (False, True):
+        answer = whole_response(daemon.socket, "/v1/credentials?" + query, routed=routed)
+        assert answer.split(b" ", 2)[1] == b"400"
+        assert b'"invalid_request"' in answer
+        assert refusal.encode() in answer
+        assert b"the-secret-value" not in answer

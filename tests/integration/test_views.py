@@ -122,6 +122,13 @@ def test_a_view_reads_its_names_only(env: dict[str, str]) -> None:
             client.get(OUTSIDE)
         assert missing.value.code == "not_found"
         assert sorted(c.name for c in client.list()) == [INSIDE_OAUTH, INSIDE]
+        assert sorted(client.list_fields("name", "kind")) == [
+            (INSIDE_OAUTH, "oauth2"),
+            (INSIDE, "secret"),
+        ]
+        with pytest.raises(CreddError) as secret_field:
+            client.list_fields("name", "client_secret")
+        assert secret_field.value.code == "invalid_request"
         with pytest.raises(CreddError) as refused:
             client.put(INSIDE, {"secret": "x"})
         assert refused.value.code == "forbidden"
@@ -133,6 +140,11 @@ def test_a_view_reads_its_names_only(env: dict[str, str]) -> None:
 
     got = credd(through(env, view), "get", OUTSIDE)
     assert (got.returncode, got.stdout) == (4, "")
+    listing = credd(through(env, view), "list")  # the hot path's `?fields=`
+    assert sorted(listing.stdout.splitlines()) == [
+        f"{INSIDE_OAUTH}\toauth2\t\tok",
+        f"{INSIDE}\tsecret\talice\t",
+    ]
     listed = credd(env, "view", "list")
     assert listed.returncode == 0
     assert listed.stdout.startswith("dev  ")

@@ -9,6 +9,7 @@ calls, not the calls themselves.
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import ctypes
 import errno
@@ -107,8 +108,9 @@ def admit_socket(sock: object) -> Peer:
 @pytest.fixture
 def darwin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "platform", "darwin")
-    monkeypatch.delattr(socket, "SO_PEERCRED")
-    monkeypatch.setattr(socket, "LOCAL_PEERCRED", LOCAL_PEERCRED, raising=False)
+    for module in (socket, _socket):  # the client's transport uses `_socket` itself
+        monkeypatch.delattr(module, "SO_PEERCRED")
+        monkeypatch.setattr(module, "LOCAL_PEERCRED", LOCAL_PEERCRED, raising=False)
     monkeypatch.setattr(peer, "libproc_pidpath", lambda: fake_proc_pidpath({PEER_PID: PEER_EXE}))
 
 

@@ -1,7 +1,9 @@
-"""The hot path (`credd get NAME`, recognised before argparse) means what the parser means.
+"""The hot paths (`credd get NAME` and `credd list`, recognised before argparse) mean what
+the parser means.
 
-Whatever the argument list, when the hot path takes it the full parser reads it as the plain
-`get` of the same name, run by the same function; the hot path never takes anything else.
+Whatever the argument list, when a hot path takes it the full parser reads it as the plain
+`get` of the same name (the plain `list`), run by the same function; a hot path never takes
+anything else.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credd_client.cli import is_hot_get
-from credd_client.cli.credentials import run_get
+from credd_client.cli import is_hot_get, is_hot_list
+from credd_client.cli.credentials import run_get, run_list
 from credd_client.cli.parser import build_parser
 
 # Arguments like a shell gives: any text, and the shapes that matter to argparse.
@@ -44,6 +46,19 @@ patient = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_what_the_hot_path_takes_the_parser_reads_as_a_plain_get(argv: list[str]) -> None:
     if is_hot_get(argv):
         assert parsed(argv) == {"command": "get", "name": argv[1], "json": False, "run": run_get}
+
+
+@patient
+@given(st.lists(arguments, max_size=3))
+def test_what_the_hot_list_takes_the_parser_reads_as_a_plain_list(argv: list[str]) -> None:
+    if is_hot_list(argv):
+        assert parsed(argv) == {"command": "list", "json": False, "run": run_list}
+
+
+def test_the_hot_list_is_list_alone() -> None:
+    assert is_hot_list(["list"])
+    for argv in ([], ["list", "--json"], ["list", "x"], ["--", "list"], ["get", "list"]):
+        assert not is_hot_list(argv), argv
 
 
 @patient

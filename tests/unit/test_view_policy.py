@@ -155,8 +155,10 @@ def test_a_query_is_refused_even_on_a_matching_name() -> None:
     assert outcome(READ, "GET", path, b"include=refresh_token") == "forbidden"
 
 
-def test_the_event_stream_alone_takes_its_narrowing_query() -> None:
+def test_the_event_stream_and_the_list_alone_take_their_narrowing_query() -> None:
     assert outcome(READ, "GET", "/v1/events", b"name=git%3Ax&holder=exec") == "on"
+    # The list's fields are read (and any other query refused) where the list is answered.
+    assert outcome(READ, "GET", "/v1/credentials", b"fields=name,kind") == "list"
     assert outcome(READ, "GET", "/v1/status", b"name=x") == "forbidden"
 
 

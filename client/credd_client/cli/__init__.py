@@ -4,8 +4,9 @@ The client-side commands are modules of this package; the daemon's commands (`se
 `login`, `import`, ...) are modules of `credd.cli`, handed over to when the daemon's
 distribution is installed, and named with how to install it when it is not (exit 2).
 
-`credd get NAME`, exactly that, is the hot path: it is recognised here, before argparse is
-imported, and runs the same code the full parser would (`credentials.print_secret`).
+`credd get NAME` and `credd list`, exactly these, are the hot paths: they are recognised
+here, before argparse (and with it `re` and `gettext`) is imported, and run the same code
+the full parser would (`credentials.print_secret`, `credentials.print_list`).
 Everything else goes through the parser (`parser.py`), which imports only the module of the
 command it runs.
 """
@@ -66,14 +67,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .credentials import print_secret
 
         return run_guarded(print_secret, argv[1])
+    if is_hot_list(argv):
+        from .credentials import print_list
+
+        return run_guarded(print_list)
     from .parser import run
 
     return run(argv)
 
 
+def entry_point() -> int:
+    """`credd` as installed: `main`, and a hot command ends without the interpreter's
+    teardown (`_exit.py`)."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if is_hot_get(argv) or is_hot_list(argv):
+        from .._exit import exit_now
+
+        return exit_now(code)
+    return code
+
+
 def is_hot_get(argv: Sequence[str]) -> bool:
     """`get NAME` and nothing else, NAME not an option: what the hot path answers."""
     return len(argv) == 2 and argv[0] == "get" and not argv[1].startswith("-")
+
+
+def is_hot_list(argv: Sequence[str]) -> bool:
+    """`list` and nothing else: what the other hot path answers."""
+    return list(argv) == ["list"]
 
 
 def run_guarded(command: Callable[..., int], *args: object) -> int:

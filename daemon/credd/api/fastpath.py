@@ -3,19 +3,16 @@ and `GET /v1/credentials`.
 
 FastAPI's routing and dependency resolution cost more per request than everything else a
 get does (see README, Performance). This ASGI layer sits in front of the app and answers
-the reads every tool makes, in their plain form (GET, no query string, no body), with
+the reads every tool makes, in their plain form (GET, no query string but a list's
+`fields`, no body), with
 the very same code the routes use: `Guards` decodes and checks the name, the service reads
 memory, `render_credential` and `JSONResponse` build the answer, and the error envelope is
-the app's; `Accept: text/plain` gets the secret alone (plaintext.py). The list joins each
-credential's rendered JSON, kept with the store's state (store/encoded.py): the same bytes
-`JSONResponse` would make, without re-rendering thousands of unchanged credentials.
-Anything else, `?include=` included, goes to the app unchanged, so the OpenAPI document and
-every other route stay FastAPI's.
+the app's; `Accept: text/plain` gets the secret alone (plaintext.py); the list is
+listing.py's, as the route's is. Anything else, `?include=` included, goes to the app
+unchanged, so the OpenAPI document and every other route stay FastAPI's.
 """
 
 from __future__ import annotations
-
-import json
 
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -24,10 +21,10 @@ from credd_client.errors import CreddError
 
 from ..apipaths import CREDENTIALS_PREFIX, LIST_PATH, STATUS_PATH, name_from_raw
 from ..operations import CredentialService
-from ..store.records import Credential
 from ..system.peer import peer_in
 from .envelope import error_response, internal_error
 from .guards import send_error
+from .listing import fields_from_query, listed_body
 from .models import render_credential
 from .plaintext import plain_secret, wants_plain_secret
 from .prefer import wait_in
@@ -41,19 +38,16 @@ class FastPath:
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or scope["query_string"]
-            or _has_body(scope)
-        ):
+        if scope["type"] != "http" or scope["method"] != "GET" or _has_body(scope):
             await self.app(scope, receive, send)
             return
         raw: bytes = scope.get("raw_path") or scope["path"].encode()
-        if raw == STATUS_PATH:
-            await self._answer(scope, receive, send, None)
-        elif raw == LIST_PATH:
+        if raw == LIST_PATH:
             await self._list(scope, receive, send)
+        elif scope["query_string"]:
+            await self.app(scope, receive, send)
+        elif raw == STATUS_PATH:
+            await self._answer(scope, receive, send, None)
         elif raw.startswith(CREDENTIALS_PREFIX):
             try:
                 name = name_from_raw(raw[len(CREDENTIALS_PREFIX) :])
@@ -84,28 +78,15 @@ class FastPath:
     async def _list(self, scope: Scope, receive: Receive, send: Send) -> None:
         response: Response
         try:
+            fields = fields_from_query(scope["query_string"])
             credentials = await self.service.list(wait_in(scope))
-            encoded = self.service.vault.state().encoded
-            parts = encoded.encode_all("listed", credentials, _listed_json)
-            body = b'{"credentials":[' + b",".join(parts) + b"]}"
+            body = listed_body(credentials, fields, self.service.vault.state().encoded)
             response = Response(body, media_type="application/json")
         except CreddError as exc:
             response = error_response(exc.status, exc.code, exc.message)
         except Exception as exc:
             response = internal_error(scope["method"], scope["path"], exc)
         await response(scope, receive, send)
-
-
-def _listed_json(credential: Credential) -> bytes:
-    """What `JSONResponse` makes of a credential's metadata (its very `json.dumps` call)."""
-    text = json.dumps(
-        render_credential(credential, with_secret=False),
-        ensure_ascii=False,
-        allow_nan=False,
-        indent=None,
-        separators=(",", ":"),
-    )
-    return text.encode("utf-8")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -9,8 +9,6 @@ filtered list), or passed on.
 
 from __future__ import annotations
 
-import json
-
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -22,7 +20,7 @@ from ..views.manager import view_in
 from ..views.policy import Answer, decide
 from .envelope import error_response, internal_error
 from .guards import send_error
-from .models import render_credential
+from .listing import fields_from_query, listed_body
 from .prefer import wait_in
 
 
@@ -57,16 +55,10 @@ class ViewPolicy:
             if answer is Answer.STATUS:
                 response = JSONResponse(self.service.status(view=live))
             else:
+                fields = fields_from_query(scope["query_string"])
                 credentials = await self.service.list(wait_in(scope))
-                listed = [
-                    render_credential(c, with_secret=False)
-                    for c in credentials
-                    if live.view.matches(c.name)
-                ]
-                response = Response(
-                    json.dumps({"credentials": listed}, ensure_ascii=False),
-                    media_type="application/json",
-                )
+                matching = (c for c in credentials if live.view.matches(c.name))
+                response = Response(listed_body(matching, fields), media_type="application/json")
         except CreddError as exc:
             response = error_response(exc.status, exc.code, exc.message)
         except Exception as exc:

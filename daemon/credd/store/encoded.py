@@ -7,7 +7,8 @@ the encoded form of every other credential is still valid: it is kept, keyed by 
 credential object itself (held here, so its identity cannot be reused).
 
 An `EncodedForms` belongs to a `StoreState` and travels to the states derived from it, so
-it lives exactly as long as the plaintexts do: a lock drops both.
+it lives exactly as long as the plaintexts do: a lock drops both. It keeps the forms used
+last, a few (a list's field sets are the caller's to choose).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from .records import Credential
+
+
+# The forms kept: the store's own, the full list, and a few lists of chosen fields.
+MAX_FORMS = 8
 
 
 class EncodedForms:
@@ -30,7 +35,7 @@ class EncodedForms:
 
         Only the credentials of this call are kept afterwards, so nothing removed lingers.
         """
-        previous = self._forms.get(form, {})
+        previous = self._forms.pop(form, {})
         current: dict[int, tuple[Credential, bytes]] = {}
         parts = []
         for credential in credentials:
@@ -39,5 +44,7 @@ class EncodedForms:
                 known = (credential, encode(credential))
             current[id(credential)] = known
             parts.append(known[1])
-        self._forms[form] = current
+        self._forms[form] = current  # the most recently used last
+        if len(self._forms) > MAX_FORMS:
+            del self._forms[next(iter(self._forms))]
         return parts

@@ -12,7 +12,8 @@ with ``write``, until it expires. Two checks, and nothing else decides:
   only: neither the stored kind (if any) nor the new one may be anything but `secret`, so no
   token endpoint, client or grant is ever made, replaced or deleted through a view.
 
-A query string is refused (but the events' `?name=&holder=`, which only narrow the stream):
+A query string is refused (but the events' `?name=&holder=` and the list's `?fields=`, which
+only narrow what is answered):
 `?include=refresh_token,client_secret` would hand a long-lived grant to a machine the view
 is meant to trust for a while only.
 """
@@ -251,12 +252,12 @@ def decide(view: View, method: str, raw_path: bytes, query: bytes) -> Answer:
     rule = POLICY.get((method, route), Rule.FORBIDDEN)
     if rule is Rule.EVENTS:
         return Answer.ON  # its query (names, holder) only narrows the stream
+    if rule is Rule.LIST:
+        return Answer.LIST  # its query (fields) only narrows each item; api/listing.py reads it
     if query:
         raise Forbidden(f"the view {view.name!r} takes no query parameters")
     if rule is Rule.STATUS:
         return Answer.STATUS
-    if rule is Rule.LIST:
-        return Answer.LIST
     if rule is Rule.READ and name is not None:
         _must_match(view, name)
         return Answer.ON
