@@ -24,6 +24,10 @@ from .models import SECRET_INCLUDES, CredentialOut, render_credential
 
 # What a list item may carry: every field of a credential but its secret values.
 LISTED_FIELDS = frozenset(CredentialOut.model_fields) - SECRET_INCLUDES - {"secret"}
+_LISTED = "(" + "|".join(sorted(LISTED_FIELDS)) + ")"
+# What the OpenAPI document says of `fields`; `parse_fields` checks the same, and names what
+# is wrong.
+FIELDS_PATTERN = f"^ *{_LISTED} *(, *{_LISTED} *)*$"
 FIELDS_DESCRIPTION = (
     "comma-separated fields: each listed credential carries only these (null where it has "
     "none); any field but the secret ones"
