@@ -37,7 +37,7 @@ from .events.hub import EventHub
 from .operations import CredentialService
 from .paths import StatePaths
 from .sshagent.agent import Agent
-from .sshagent.listener import AgentServer, AgentSocketError
+from .sshagent.listener import AgentListener, AgentServer, AgentSocketError, daemon_agent
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
@@ -371,7 +371,7 @@ class _NotifyingServer(uvicorn.Server):
     views: Views | None = None
     audit: AuditLog | None = None
     events: EventHub | None = None
-    agent: AgentServer | None = None
+    agent: AgentListener | None = None
     agent_sock: socket.socket | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -405,14 +405,15 @@ class _NotifyingServer(uvicorn.Server):
         return await loop.create_server(create, sock=sock, backlog=config.backlog)
 
 
-async def _start_agent(agent: AgentServer, passed: socket.socket | None) -> None:
-    """The SSH agent's socket; a daemon that cannot bind it serves on without it, and says so."""
-    if passed is not None and passed.getsockname() != str(agent.path):
+async def _start_agent(agent: AgentListener, passed: socket.socket | None) -> None:
+    """The SSH agent's socket (or pipe); a daemon that cannot make it serves on without it,
+    and says so."""
+    if passed is not None and passed.getsockname() != agent.where:
         log.warning(
-            "systemd passed an agent socket bound to %r, but clients look for %s; binding that "
-            "(run `credd service install` again)",
+            "the service manager passed an agent socket bound to %r, but clients look for %s; "
+            "binding that (run `credd service install` again)",
             passed.getsockname(),
-            agent.path,
+            agent.where,
         )
         passed.close()
         passed = None
@@ -421,37 +422,42 @@ async def _start_agent(agent: AgentServer, passed: socket.socket | None) -> None
     except AgentSocketError as exc:
         log.warning("no SSH agent: %s", exc)
         return
-    log.info("SSH agent on %s", agent.path)
+    log.info("SSH agent on %s", agent.where)
 
 
 def _serve_beside(
     server: _NotifyingServer,
     service: CredentialService,
+    config: Config,
     paths: StatePaths,
-    agent_sock: socket.socket | None,
+    listener: Listener | None,
 ) -> None:
-    """What is served beside the main socket: the views, the SSH agent (on the socket systemd
-    passed, or one bound at start)."""
+    """What is served beside the main socket: the SSH agent (on the socket systemd or launchd
+    passed, or one bound at start; on Windows a named pipe) and the views, each with an agent
+    socket of its own when it names keys."""
+    agent = Agent(service, server.audit)
+    server.agent = daemon_agent(agent, paths, config, os.environ)
+    if listener is None:
+        return
+    server.agent_sock = listener.agent_sock
     views = service.views = server.views = Views(paths.state_dir, paths.views)
-    if paths.agent_socket is not None:
-        agent = Agent(service, server.audit)
-        server.agent = AgentServer(agent, paths.agent_socket)
-        server.agent_sock = agent_sock
+    if server.agent is None:
+        return
 
-        async def serve_view_agent(view: View, sock: socket.socket) -> AgentServer:
-            """A view's agent: its keys only, the uids it names, never adding or removing."""
-            assert view.agent_socket is not None
-            served = AgentServer(
-                agent,
-                Path(view.agent_socket),
-                others=view.uids,
-                view=view.name,
-                matches=view.matches_key,
-            )
-            await served.start(sock)
-            return served
+    async def serve_view_agent(view: View, sock: socket.socket) -> AgentServer:
+        """A view's agent: its keys only, the uids it names, never adding or removing."""
+        assert view.agent_socket is not None
+        served = AgentServer(
+            agent,
+            Path(view.agent_socket),
+            others=view.uids,
+            view=view.name,
+            matches=view.matches_key,
+        )
+        await served.start(sock)
+        return served
 
-        views.agent_starter = serve_view_agent
+    views.agent_starter = serve_view_agent
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
@@ -478,8 +484,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server = _server_for(uv_config, paths)
     server.audit = audit
     server.events = service.events
-    if listener is not None:
-        _serve_beside(server, service, paths, listener.agent_sock)
+    _serve_beside(server, service, config, paths, listener)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)
