@@ -118,15 +118,26 @@ def another_daemon_answers(path: Path) -> int | None:
         return 0
 
 
+# Who passes sockets to the daemon (system/activation.py), and how its socket is made again.
+_MANAGER = "launchd" if sys.platform == "darwin" else "systemd"
+_RESTORE_HINT = (
+    "run `credd service install` again: launchd binds the socket when it loads the agent"
+    if sys.platform == "darwin"
+    else "run `systemctl --user restart credd.socket`"
+)
+
+
 class Listener:
-    """The listening socket and who owns its file: credd (bound here) or systemd."""
+    """The listening socket and who owns its file: credd (bound here) or the service manager
+    (systemd, launchd)."""
 
     def __init__(self, sock: socket.socket, path: Path, *, activated: bool) -> None:
         self.sock = sock
         self.path = path
         self.activated = activated
         self.inode = path.lstat().st_ino
-        # The SSH agent's socket, when systemd passed it too (credd-ssh-agent.socket).
+        # The SSH agent's socket, when the service manager passed it too (systemd's
+        # credd-ssh-agent.socket, the launch agent's `ssh-agent` socket).
         self.agent_sock: socket.socket | None = None
 
     def close(self) -> None:
@@ -142,7 +153,8 @@ class Listener:
 
 
 def open_listener(path: Path) -> Listener:
-    """The socket systemd passed, or a new one bound here; with the agent's, if passed."""
+    """The socket systemd or launchd passed, or a new one bound here; with the agent's, if
+    passed."""
     try:
         passed = inherited_sockets()
     except ActivationError as exc:
@@ -159,12 +171,12 @@ def _main_listener(path: Path, inherited: socket.socket | None) -> Listener:
     if bound != str(path):
         inherited.close()
         raise StartupError(
-            f"systemd passed a socket bound to {bound!r}, but clients look for {path} "
-            "(CREDD_SOCKET, XDG_RUNTIME_DIR); make ListenStream= and the environment agree, "
-            "or run `credd service install` again"
+            f"{_MANAGER} passed a socket bound to {bound!r}, but clients look for {path} "
+            "(CREDD_SOCKET, XDG_RUNTIME_DIR); make ListenStream= (launchd: SockPathName) and "
+            "the environment agree, or run `credd service install` again"
         )
     prepare_socket_folder(path.parent)
-    log.info("serving on the socket systemd passed (%s)", path)
+    log.info("serving on the socket %s passed (%s)", _MANAGER, path)
     return Listener(inherited, path, activated=True)
 
 
@@ -359,7 +371,7 @@ async def watch_socket(server: uvicorn.Server, listener: Listener) -> None:
         except FileNotFoundError:
             current = None
         if current != listener.inode:
-            hint = " (run `systemctl --user restart credd.socket`)" if listener.activated else ""
+            hint = f" ({_RESTORE_HINT})" if listener.activated else ""
             log.warning("the socket %s was removed or replaced; stopping%s", path, hint)
             server.should_exit = True
 
