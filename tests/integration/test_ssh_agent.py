@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from credd_client._paths import agent_socket_path
 from tests.support.daemon import DaemonProcess
 from tests.support.login_sshd import LoginSshd
+from tests.support.other_user import ThrowawayUser
 from tests.support.requirements import require_program
 
 KEY_TYPES = [
@@ -426,33 +429,81 @@ def test_a_views_agent_lists_and_signs_with_its_keys_only(
     assert not Path(view_agent).exists()
 
 
-def test_credd_ssh_agent_forwards_only_the_named_keys(
-    agent_env: dict[str, str], keys_folder: Path, sshd: LoginSshd
+# On the remote side: who it is, what its agent (sshd's SSH_AUTH_SOCK) lists, and a signature
+# with each key through that agent, in files of its home.
+REMOTE_SCRIPT = (
+    'id -u; ssh-add -l; for key in id_work id_home; do echo "$key" > "$HOME/$key.txt"; '
+    'ssh-keygen -Y sign -n file -f "$HOME/$key.pub" "$HOME/$key.txt" >/dev/null 2>&1; '
+    'echo "$key signed: $?"; done'
+)
+
+
+@pytest.fixture
+def remote_root() -> Iterator[Path]:
+    """A folder (0755) under /tmp that a throwaway user can reach: its home and sshd's
+    authorized_keys, which sshd reads as the user logging in."""
+    path = Path(tempfile.mkdtemp(prefix="cdr", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_credd_ssh_agent_forwards_only_the_named_keys_to_a_remote_user(
+    agent_env: dict[str, str], keys_folder: Path, short_tmp: Path, remote_root: Path
 ) -> None:
+    """Issue 20: `credd ssh --agent PATTERN user@host`, to a throwaway account on a real sshd
+    that admits it by the allowed key: the remote lists that key only, signs with it, and
+    signing with the other key fails there."""
     allowed = make_key(keys_folder, "id_work", "ed25519", [])
     other = make_key(keys_folder, "id_home", "ecdsa", ["-b", "256"])
     run(agent_env, "credd", "ssh-key", "import", str(allowed), str(other))
-    sshd.authorize(allowed.with_suffix(".pub").read_text(), other.with_suffix(".pub").read_text())
-    ssh = sshd.ssh(agent_env["SSH_AUTH_SOCK"])
-    destination, options = ssh[-1], ssh[1:-3]  # ssh's options after the destination
-    remote = run(
-        agent_env,
-        "credd",
-        "ssh",
-        "--agent",
-        "ssh:id_work",
-        destination,
-        "-p",
-        str(sshd.port),
-        *options,
-        "--",
-        "ssh-add",
-        "-l",
-    )
-    # On the remote side, sshd set SSH_AUTH_SOCK to the forwarded agent: one key only.
-    assert [line.split()[1] for line in remote.stdout.splitlines()] == [fingerprint(allowed)]
+    (remote_root / "sshd").mkdir(mode=0o755)
+    with (
+        ThrowawayUser(remote_root / "home") as remote,
+        LoginSshd(remote_root / "sshd", user=remote.name) as sshd,
+    ):
+        sshd.authorize(allowed.with_suffix(".pub").read_text())  # the login takes the agent's key
+        for key in (allowed, other):
+            public = remote.home / f"{key.name}.pub"
+            public.write_text(key.with_suffix(".pub").read_text())
+            remote.own(public)
+        ssh = sshd.ssh(agent_env["SSH_AUTH_SOCK"])
+        destination, options = ssh[-1], ssh[1:-3]  # ssh's options after the destination
+        assert destination == f"{remote.name}@127.0.0.1"
+        session = run(
+            agent_env,
+            "credd",
+            "ssh",
+            "--agent",
+            "ssh:id_work",
+            destination,
+            "-p",
+            str(sshd.port),
+            *options,
+            "--",
+            REMOTE_SCRIPT,
+        )
+        uid, *listed, work, home = session.stdout.splitlines()
+        assert int(uid) == remote.uid != 0
+        # sshd set SSH_AUTH_SOCK to the forwarded agent: it lists one key, the allowed one.
+        assert [line.split()[1] for line in listed] == [fingerprint(allowed)]
+        assert (work, home) == ("id_work signed: 0", "id_home signed: 255")
+        assert not (remote.home / "id_home.txt.sig").exists()
+        signers = short_tmp / "allowed_signers"
+        signers.write_text("work " + allowed.with_suffix(".pub").read_text())
+        verified = run(
+            agent_env,
+            "ssh-keygen",
+            *("-Y", "verify", "-f", str(signers), "-I", "work", "-n", "file"),
+            *("-s", str(remote.home / "id_work.txt.sig")),
+            input="id_work\n",
+        )
+        assert "Good" in verified.stdout
     views = json.loads(run(agent_env, "credd", "view", "list", "--json").stdout)
     assert [(v["patterns"], v["ssh_keys"]) for v in views] == [([], ["ssh:id_work"])]
+    signed = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign" and r["view"]]
+    # The login's signature went through the main agent; the remote's through the view.
+    assert [(r["name"], r["outcome"]) for r in signed] == [("ssh:id_work", "ok")]
 
 
 def test_ssh_add_X_takes_the_passphrase_of_a_passphrase_store(
