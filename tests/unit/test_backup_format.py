@@ -123,7 +123,7 @@ def test_a_header_asking_for_too_much_memory_is_refused_before_deriving() -> Non
 def format_1_backup(passphrase: str, params: KdfParams) -> bytes:
     """A backup as credd wrote format 1: the layout of backup.py, spelled out here."""
     key, check = params.derive(passphrase)
-    document = {
+    document: dict[str, object] = {
         "credentials": [
             {
                 "name": "plain",

@@ -101,7 +101,9 @@ def test_windows_serves_the_agent_on_its_pipe(
     listener = daemon_agent(AGENT, paths(tmp_path, None), configured, {"USERNAME": "ada"})
     assert isinstance(listener, AgentPipeServer)
     assert listener.where == r"\\.\pipe\mine"
-    default = daemon_agent(AGENT, paths(tmp_path, None), Config(), {"USERNAME": "ada"})
+    default = daemon_agent(
+        AGENT, paths(tmp_path, None), Config.model_validate({}), {"USERNAME": "ada"}
+    )
     assert isinstance(default, AgentPipeServer)
     assert default.where == OPENSSH_AGENT_PIPE
 
@@ -112,7 +114,7 @@ def test_unix_serves_the_agent_on_its_socket(tmp_path: Path) -> None:
     listener = daemon_agent(AGENT, paths(tmp_path, socket), configured, {})
     assert isinstance(listener, AgentServer)
     assert listener.where == str(socket)
-    assert daemon_agent(AGENT, paths(tmp_path, None), Config(), {}) is None
+    assert daemon_agent(AGENT, paths(tmp_path, None), Config.model_validate({}), {}) is None
 
 
 def test_a_pipe_is_refused_off_windows_with_a_reason() -> None:
