@@ -16,6 +16,7 @@ from credd.system.activation import (
     MAIN_SOCKET,
     ActivationError,
     inherited_socket,
+    launch_activate_socket,
     launchd_sockets,
     notify,
 )
@@ -117,3 +118,9 @@ def test_anything_but_one_listening_unix_socket_per_name_is_refused(short_tmp: P
             launchd_sockets(passed.get)
     with pytest.raises(OSError, match="Bad file descriptor"):
         os.fstat(main)  # the socket taken before the refusal is closed too
+
+
+def test_without_launchds_call_nothing_is_passed() -> None:
+    """The real lookup where libc has no launch_activate_socket (Linux here, macOS before
+    10.10): no socket, so the daemon binds its own."""
+    assert launch_activate_socket("credd") is None

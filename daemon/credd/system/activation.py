@@ -116,11 +116,13 @@ def launchd_sockets(activate: Activate | None = None) -> dict[str, socket.socket
 
 def launch_activate_socket(name: str) -> list[int] | None:
     """launchd's descriptors for the plist's socket ``name``; None when launchd has no socket
-    by that name (ENOENT) or did not start this process (ESRCH)."""
+    by that name (ENOENT), did not start this process (ESRCH), or has no such call."""
     import ctypes
 
     library = ctypes.CDLL(None)  # libSystem: launch_activate_socket is in liblaunch, part of it
-    function = library.launch_activate_socket
+    function = getattr(library, "launch_activate_socket", None)
+    if function is None:  # before macOS 10.10: no launchd sockets taken, the daemon binds
+        return None
     function.argtypes = (
         ctypes.c_char_p,
         ctypes.POINTER(ctypes.POINTER(ctypes.c_int)),
