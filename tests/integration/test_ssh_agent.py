@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from credd.cli.sshkeys import identity_agent_line
 from credd_client._paths import agent_socket_path
 from tests.support.daemon import DaemonProcess
 from tests.support.login_sshd import LoginSshd
@@ -114,6 +115,49 @@ def test_credd_ssh_agent_prints_the_socket_for_each_shell(agent_env: dict[str, s
         == f"set -gx SSH_AUTH_SOCK '{path}';\n"
     )
     assert Path(path).stat().st_mode & 0o777 == 0o600
+
+
+def ssh_reads_identity_agent(config: Path) -> str:
+    """The IdentityAgent OpenSSH's own parser reads from ``config`` (`ssh -G`)."""
+    shown = subprocess.run(
+        ["ssh", "-G", "-F", str(config), "example.invalid"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    ).stdout
+    return next(line for line in shown.splitlines() if line.startswith("identityagent "))[14:]
+
+
+def test_credd_ssh_agent_install_writes_a_line_ssh_reads_back(
+    headless_credd_env: dict[str, str],
+) -> None:
+    require_program("ssh")
+    env = headless_credd_env
+    config = Path(env["HOME"]) / ".ssh" / "config"
+    config.parent.mkdir(mode=0o700)
+    config.write_text("Host old\n  User me\n")
+    first = run(env, "credd", "ssh-agent", "--install").stdout
+    assert first.startswith(f"added to {config}")
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert config.read_text().endswith("Host old\n  User me\n")  # kept, after credd's block
+    assert ssh_reads_identity_agent(config) == agent_socket_path(env)
+    assert "already has" in run(env, "credd", "ssh-agent", "--install").stdout
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        r"\\.\pipe\openssh-ssh-agent",  # Windows: ssh_config takes a backslash as an escape
+        '/tmp/an "odd" folder/50% agent.sock',  # quotes, a blank, a token's percent sign
+    ],
+)
+def test_the_identity_agent_line_survives_ssh_configs_quoting(path: str, tmp_path: Path) -> None:
+    require_program("ssh")
+    config = tmp_path / "config"
+    config.write_text(f"Host *\n  {identity_agent_line(path)}\n")
+    assert ssh_reads_identity_agent(config) == path
 
 
 def test_import_then_ssh_add_lists_every_key_type(

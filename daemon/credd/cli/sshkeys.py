@@ -344,7 +344,11 @@ def agent_address() -> str:
 
 
 def identity_agent_line(path: str) -> str:
-    return f'IdentityAgent "{path}"'
+    """``IdentityAgent`` for ``path`` as ssh_config reads it back: inside the quotes ssh takes
+    a backslash as an escape (a Windows pipe's `\\\\.\\pipe\\...` would lose one) and ``%`` as a
+    token."""
+    quoted = path.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'IdentityAgent "{quoted}"'
 
 
 def install_identity_agent(config: Path, path: str) -> bool:
