@@ -3,11 +3,14 @@ throwaway local account (`ThrowawayUser`) made with useradd for one test."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -113,6 +116,31 @@ class ThrowawayUser:
         tb: TracebackType | None,
     ) -> None:
         if self._made:
-            subprocess.run(["userdel", self.name], capture_output=True, check=False)
+            # userdel refuses a user that still runs a process (an sshd session closing, a
+            # daemon its client started): those are this test's, ended by pid.
+            for _ in range(20):
+                deleted = subprocess.run(["userdel", self.name], capture_output=True, check=False)
+                if deleted.returncode == 0:
+                    break
+                for pid in self._processes():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"userdel {self.name}: {deleted.stderr.strip()}")
             self._made = False
         shutil.rmtree(self.home, ignore_errors=True)
+
+    def _processes(self) -> list[int]:
+        """The pids running as this user (their real uid: /proc/PID itself belongs to root
+        for a process that is not dumpable, as a credd daemon is)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, StopIteration):
+                status = (entry / "status").read_text()
+                uids = next(line for line in status.splitlines() if line.startswith("Uid:"))
+                if int(uids.split()[1]) == self.uid:
+                    pids.append(int(entry.name))
+        return pids
