@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def test_ssh_logs_in_with_each_key_type(
     assert result.returncode == 0, sshd.log_text() + result.stderr
     assert result.stdout.strip() == "logged-in"
     # The signature is audited with the key, its fingerprint and the host it was bound to.
-    signs = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign"]
+    signs = audit_records(agent_env, "ssh-sign", at_least=1)
     assert signs[-1]["outcome"] == "ok"
     assert signs[-1]["name"] == "ssh:id_login"
     assert signs[-1]["fingerprint"] == fingerprint(path)
@@ -204,9 +205,20 @@ def test_ssh_logs_in_with_each_key_type(
     assert signs[-1]["exe"] == os.path.realpath(require_program("ssh"))
 
 
-def audit_records(env: dict[str, str]) -> list[dict[str, object]]:
-    text = (Path(env["CREDD_HOME"]) / "audit.log").read_text()
-    return [json.loads(line) for line in text.splitlines()]
+def audit_records(
+    env: dict[str, str], op: str | None = None, at_least: int = 0
+) -> list[dict[str, object]]:
+    """The audit log's records (of ``op`` only, if given), read again for up to 10 s until
+    there are ``at_least``: the daemon flushes the log just after it answers, so a client
+    that has its answer may look a moment too early."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = (Path(env["CREDD_HOME"]) / "audit.log").read_text()
+        records = [json.loads(line) for line in text.splitlines()]
+        chosen = [r for r in records if op is None or r["op"] == op]
+        if len(chosen) >= at_least or time.monotonic() > deadline:
+            return chosen
+        time.sleep(0.05)
 
 
 def test_git_clone_push_and_signed_commits(
@@ -265,7 +277,7 @@ def test_a_key_restricted_to_ssh_keygen_signs_commits_but_logs_in_nowhere(
     pub.write_text(public + "\n")
     run(agent_env, "ssh-keygen", "-Y", "sign", "-f", str(pub), "-n", "git", str(message))
     assert (short_tmp / "message.sig").read_text().startswith("-----BEGIN SSH SIGNATURE-----")
-    outcomes = [(r["exe"], r["outcome"]) for r in audit_records(agent_env) if r["op"] == "ssh-sign"]
+    outcomes = [(r["exe"], r["outcome"]) for r in audit_records(agent_env, "ssh-sign", at_least=2)]
     assert (os.path.realpath(require_program("ssh")), "forbidden") in outcomes
     assert (os.path.realpath(require_program("ssh-keygen")), "ok") in outcomes
 
@@ -467,7 +479,7 @@ def test_a_views_agent_lists_and_signs_with_its_keys_only(
     assert run(through, *sshd.ssh(view_agent), "true", check=False).returncode == 0
     sshd.authorize(other.with_suffix(".pub").read_text())
     assert run(through, *sshd.ssh(view_agent), "true", check=False).returncode == 255
-    signed = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign" and r["view"] == "fwd"]
+    signed = [r for r in audit_records(agent_env, "ssh-sign", at_least=1) if r["view"] == "fwd"]
     assert [r["outcome"] for r in signed] == ["ok"]
     run(agent_env, "credd", "view", "remove", "fwd")
     assert not Path(view_agent).exists()
@@ -545,7 +557,7 @@ def test_credd_ssh_agent_forwards_only_the_named_keys_to_a_remote_user(
         assert "Good" in verified.stdout
     views = json.loads(run(agent_env, "credd", "view", "list", "--json").stdout)
     assert [(v["patterns"], v["ssh_keys"]) for v in views] == [([], ["ssh:id_work"])]
-    signed = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign" and r["view"]]
+    signed = [r for r in audit_records(agent_env, "ssh-sign", at_least=2) if r["view"]]
     # The login's signature went through the main agent; the remote's through the view.
     assert [(r["name"], r["outcome"]) for r in signed] == [("ssh:id_work", "ok")]
 
