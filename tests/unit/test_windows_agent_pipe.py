@@ -1,5 +1,5 @@
 """The SSH agent on Windows' named pipe: the parts that run anywhere (which pipe, which
-listener, what `credd ssh-agent` prints). The Win32 calls do not run here."""
+listener, what `credd ssh-agent` and `credd status` print). The Win32 calls do not run here."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from credd.sshagent.agent import Agent
 from credd.sshagent.listener import AgentPipeServer, AgentServer, AgentSocketError, daemon_agent
 from credd_client import _paths
 from credd_client._paths import OPENSSH_AGENT_PIPE
+from credd_client.cli.admin import agent_state, format_agent
 
 # Only stored by the listeners these tests make, never called.
 AGENT = cast(Agent, object())
@@ -139,3 +140,19 @@ def test_credd_ssh_agent_on_windows_sets_a_pipe_of_credds_own() -> None:
         "$env:SSH_AUTH_SOCK = '\\\\.\\pipe\\it''s mine'\n"  # PowerShell doubles a quote
     )
     assert agent_lines(r"\\.\pipe\mine", "cmd") == "set SSH_AUTH_SOCK=\\\\.\\pipe\\mine\n"
+
+
+@pytest.mark.usefixtures("windows")
+def test_credd_status_on_windows_names_the_pipe_and_another_agent() -> None:
+    """The pipe is compared by name (resolving it would open it) and no systemd unit is read."""
+    same = agent_state({"USERNAME": "ada", "SSH_AUTH_SOCK": r"\\.\PIPE\OpenSSH-SSH-Agent"})
+    assert same["socket"] == OPENSSH_AGENT_PIPE
+    assert same["other_agent"] is False
+    assert same["units_outdated"] is False
+    unset = agent_state({"USERNAME": "ada"})  # OpenSSH for Windows' default: credd's pipe
+    assert unset["other_agent"] is False
+    other = agent_state({"USERNAME": "ada", "SSH_AUTH_SOCK": r"\\.\pipe\pageant.ada"})
+    assert other["other_agent"] is True
+    shown = "\n".join(format_agent(other))
+    assert r"SSH_AUTH_SOCK points at another agent (\\.\pipe\pageant.ada)" in shown
+    assert "`credd ssh-agent | Invoke-Expression`" in shown
