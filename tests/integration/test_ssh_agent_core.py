@@ -9,11 +9,10 @@ A control process with an unlimited core limit, crashed the same way, shows that
 be written, where `/proc/sys/kernel/core_pattern` is a plain file name (written in the
 crashing process's folder, here the daemon's CREDD_HOME) and the core limit can be raised; a
 pattern that pipes cores to a system handler is left alone, and the refusals carry the proof
-there. The daemon sets its
-own core limit to zero; with CAP_SYS_RESOURCE the test raises it again (prlimit), so that
-only the non-dumpable flag stands between the crash and a core file. Without it (a container
-that withholds it from root, as this project's own machines do) that limit stays, and the
-flag is shown by the refusals.
+there. The daemon sets its own core limit to zero; with CAP_SYS_RESOURCE the test raises it
+again (prlimit), so that only the non-dumpable flag stands between the crash and a core file.
+Without it (a container that withholds it from root, as this project's own machines do) that
+limit stays, and the flag is shown by the refusals.
 """
 
 from __future__ import annotations
@@ -86,7 +85,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def without(forms: list[bytes], data: bytes, where: str) -> None:
+def assert_no_private_bytes(forms: list[bytes], data: bytes, where: str) -> None:
     found = [form[:8] for form in forms if form in data]
     assert not found, f"private key bytes in {where}"
 
@@ -175,7 +174,8 @@ def test_a_crashed_daemon_leaves_no_core_and_no_private_byte(
     try:
         run(env, "credd", "ssh-key", "import", "--remove-source")
         assert not (ssh / "id_ed25519").exists()
-        without(forms, ssh_add_seen_from_proc(env, short_tmp / "id_added", short_tmp), "ssh-add")
+        seen = ssh_add_seen_from_proc(env, short_tmp / "id_added", short_tmp)
+        assert_no_private_bytes(forms, seen, "ssh-add's cmdline and environ")
         message = short_tmp / "message"
         message.write_text("signed before the crash\n")
         for public in (ssh / "id_ed25519.pub", short_tmp / "id_added.pub"):
@@ -185,7 +185,7 @@ def test_a_crashed_daemon_leaves_no_core_and_no_private_byte(
 
         proc = Path(f"/proc/{daemon.pid}")
         for part in ("cmdline", "environ"):
-            without(forms, (proc / part).read_bytes(), f"the daemon's {part}")
+            assert_no_private_bytes(forms, (proc / part).read_bytes(), f"the daemon's {part}")
         # What the kernel refuses a same-uid process without capabilities.
         for part in ("mem", "environ", "maps"):
             read = read_as_capless(str(proc / part))
@@ -232,4 +232,4 @@ def test_a_crashed_daemon_leaves_no_core_and_no_private_byte(
     for path in leftovers:
         if path == short_tmp / "id_added":
             continue  # the encrypted key file ssh-add was given
-        without(forms, path.read_bytes(), str(path))
+        assert_no_private_bytes(forms, path.read_bytes(), str(path))
