@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 SOCKET_FILE = "credd.sock"
 AGENT_SOCKET_FILE = "ssh-agent.sock"
+# Windows: the pipe OpenSSH for Windows' ssh and ssh-add open when SSH_AUTH_SOCK is unset.
+OPENSSH_AGENT_PIPE = r"\\.\pipe\openssh-ssh-agent"
 # Beside the socket: a serving daemon holds this file locked (flock) for its whole life, so
 # that a refused connection (on macOS also a full queue) is told from a dead daemon.
 OWNER_SUFFIX = ".owner"
@@ -46,9 +48,12 @@ def socket_path(env: Mapping[str, str] | None = None) -> str:
 
 def agent_socket_path(env: Mapping[str, str] | None = None) -> str:
     """The daemon's SSH agent socket: beside its socket, named after ``CREDD_HOME`` as that
-    one is (``ssh-agent.sock``, else ``ssh-agent-<digest>.sock``)."""
+    one is (``ssh-agent.sock``, else ``ssh-agent-<digest>.sock``). On Windows, the agent's
+    default pipe (`agent_pipe_name`); the daemon's ``ssh_agent_pipe`` option may name another."""
     if env is None:
         env = os.environ
+    if sys.platform == "win32":
+        return agent_pipe_name(env)
     home = env.get("CREDD_HOME")
     name = f"ssh-agent-{_home_digest(home)}.sock" if home else AGENT_SOCKET_FILE
     return os.path.join(os.path.dirname(socket_path(env)), name)
@@ -71,6 +76,14 @@ def pipe_name(env: Mapping[str, str]) -> str:
     home = env.get("CREDD_HOME")
     suffix = f"-{_home_digest(home)}" if home else ""
     return rf"\\.\pipe\credd-{user}{suffix}"
+
+
+def agent_pipe_name(env: Mapping[str, str]) -> str:
+    """Windows: the agent's default pipe, OpenSSH for Windows' own name; for a ``CREDD_HOME``
+    one of its own beside the daemon's pipe (two daemons never claim the same agent pipe)."""
+    if not env.get("CREDD_HOME"):
+        return OPENSSH_AGENT_PIPE
+    return pipe_name(env) + "-ssh-agent"
 
 
 def check_socket_folder(folder: str) -> None:

@@ -109,6 +109,10 @@ class Setup:
             agent_socket="" if paths.agent_socket is None else str(paths.agent_socket),
         )
 
+    def agent_socket_path(self) -> str:
+        """The agent's socket: the one the daemon binds, else ssh-agent.sock beside the main."""
+        return self.agent_socket or os.path.join(os.path.dirname(self.socket), "ssh-agent.sock")
+
     def program_paths(self) -> list[str]:
         """Where the program lives: the command's paths, a script's interpreter, the package."""
         return [*program_locations(self.command), *self.locations]
@@ -214,7 +218,7 @@ class SystemdUserService(LoginService):
         )
         fields = {
             "SOCKET": systemd_socket_spec(self.setup.socket, self.env),
-            "AGENT_SOCKET": systemd_socket_spec(self.agent_socket(), self.env),
+            "AGENT_SOCKET": systemd_socket_spec(self.setup.agent_socket_path(), self.env),
             "EXEC_START": " ".join(systemd_quote(word) for word in self.setup.command),
             "ENVIRONMENT": environment,
             "STRICT": "",
@@ -229,11 +233,6 @@ class SystemdUserService(LoginService):
             }
             fields["STRICT"] = "\n" + render(template(SYSTEMD_STRICT), strict)
         return fields
-
-    def agent_socket(self) -> str:
-        """The agent's socket: the one the daemon binds, else ssh-agent.sock beside the main."""
-        folder = os.path.dirname(self.setup.socket)
-        return self.setup.agent_socket or os.path.join(folder, "ssh-agent.sock")
 
     def needs_real_tmp(self) -> bool:
         """A private /tmp would hide what lives in the real one: the socket, the state folder,
@@ -305,6 +304,7 @@ class LaunchAgent(LoginService):
         fields = {
             "PROGRAM_ARGUMENTS": arguments,
             "SOCKET": escape(self.setup.socket),
+            "AGENT_SOCKET": escape(self.setup.agent_socket_path()),
             "ENVIRONMENT": environment,
             "LOG": escape(str(self.setup.log_file)),
         }

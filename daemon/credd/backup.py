@@ -5,7 +5,11 @@ Layout (the header is authenticated as AES-GCM associated data):
     MAGIC "CREDDBK\\0" | header length (2 bytes, big-endian) | header (UTF-8 JSON)
     | nonce (12 bytes) | ciphertext and 16-byte tag
 
-The header holds the format version and the scrypt parameters and salt. scrypt derives
+The header holds the format version and the scrypt parameters and salt. Format 2 (issue 20)
+is format 1's layout for a store that may hold `ssh-key`, `aws` and `kube` credentials: a
+credd that reads only format 1 (it refuses any other number) would restore them without
+those fields, so it refuses the backup instead. Format 1 backups are read as they are (their
+JSON is a subset of format 2's). scrypt derives
 64 bytes: the first 32 are the AES-256-GCM key, the last 32 are a check value kept in the
 header, so that a wrong passphrase is told apart from a damaged or altered backup. The
 plaintext is the same JSON document as the store's. scrypt with N=2^17, r=8, p=1 costs
@@ -35,7 +39,9 @@ from .store.core import StoreFormatError, deserialise, serialise
 from .store.records import StoreState
 
 MAGIC = b"CREDDBK\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The formats this credd opens; every backup is written in FORMAT_VERSION.
+READABLE_FORMATS = (1, 2)
 NONCE_SIZE = 12
 TAG_SIZE = 16
 SALT_SIZE = 16
@@ -99,7 +105,11 @@ def seal_backup(state: StoreState, passphrase: str, params: KdfParams | None = N
     return associated + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
 
 
-def _parse_header(blob: bytes) -> tuple[KdfParams, bytes, int]:
+def parse_header(
+    blob: bytes, readable: tuple[int, ...] = READABLE_FORMATS
+) -> tuple[KdfParams, bytes, int]:
+    """The KDF parameters, the check value and where the nonce starts; `BackupError` for a
+    backup that is not one, is cut, or is in a format outside ``readable``."""
     prefix = len(MAGIC) + _LENGTH.size
     if not blob.startswith(MAGIC):
         if MAGIC.startswith(blob[: len(MAGIC)]):
@@ -113,10 +123,11 @@ def _parse_header(blob: bytes) -> tuple[KdfParams, bytes, int]:
         raise BackupError("the backup is truncated")
     try:
         document = json.loads(blob[prefix:end])
-        if document["format"] != FORMAT_VERSION:
+        if document["format"] not in readable:
             raise BackupError(
                 f"backup format {document['format']} is not supported by this credd "
-                f"(it reads format {FORMAT_VERSION})"
+                f"(it reads format {', '.join(map(str, readable))}): restore it with a newer "
+                "credd"
             )
         kdf = document["kdf"]
         if kdf["name"] != "scrypt":
@@ -151,7 +162,7 @@ def _parse_header(blob: bytes) -> tuple[KdfParams, bytes, int]:
 
 def open_backup(blob: bytes, passphrase: str) -> StoreState:
     """The credentials in a backup; BackupError (a clear message) for anything wrong."""
-    params, check, offset = _parse_header(blob)
+    params, check, offset = parse_header(blob)
     key, expected = params.derive(passphrase)
     if not hmac.compare_digest(check, expected):
         raise BackupError("wrong passphrase for this backup")

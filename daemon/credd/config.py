@@ -10,7 +10,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# A local pipe's full name: `\\.\pipe\` and up to 256 characters in all, no backslash after.
+PIPE_PREFIX = "\\\\.\\pipe\\"
+_PIPE_NAME = re.compile(r"[^\\\x00-\x1f]{1,247}")
 
 KeyBackend = Literal["auto", "keyring", "keyfile", "passphrase"]
 
@@ -51,6 +55,12 @@ class Config(BaseModel):
     ssh_allow_sha1: bool = Field(
         False, description="let the SSH agent make SHA-1 RSA signatures (ssh-rsa) for old servers"
     )
+    ssh_agent_pipe: str | None = Field(
+        None,
+        description="Windows: the named pipe the SSH agent serves; default "
+        r"`\\.\pipe\openssh-ssh-agent`, the one OpenSSH for Windows opens when "
+        r"SSH_AUTH_SOCK is unset (with CREDD_HOME: `\\.\pipe\credd-USER-DIGEST-ssh-agent`)",
+    )
     # AWS (issue 21): where STS is; else AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, AWS_REGION.
     aws_endpoint_url_sts: str | None = Field(
         None,
@@ -61,6 +71,18 @@ class Config(BaseModel):
     aws_region: str | None = Field(
         None, min_length=1, max_length=64, description="the region STS requests are signed for"
     )
+
+    @field_validator("ssh_agent_pipe")
+    @classmethod
+    def _local_pipe(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            value.startswith(PIPE_PREFIX) and _PIPE_NAME.fullmatch(value[len(PIPE_PREFIX) :])
+        ):
+            raise ValueError(
+                rf"a local pipe is named {PIPE_PREFIX}NAME, NAME without a backslash or a "
+                "control character, at most 247 characters"
+            )
+        return value
 
 
 def load_config(path: Path) -> Config:

@@ -15,7 +15,7 @@ from pathlib import Path
 import platformdirs
 
 from credd_client import socket_path
-from credd_client._paths import agent_socket_path, views_folder_name
+from credd_client._paths import agent_pipe_name, agent_socket_path, views_folder_name
 
 APP_NAME = "credd"
 
@@ -27,7 +27,7 @@ class StatePaths:
     socket: Path
     # The views' sockets: beside the socket, one folder per home (see views_folder_name).
     views: Path
-    # The SSH agent's socket beside it (None: no agent, as on Windows for now).
+    # The SSH agent's socket beside it (None on Windows: a named pipe, see agent_pipe).
     agent_socket: Path | None = None
 
     @property
@@ -65,3 +65,9 @@ def resolve_paths(env: Mapping[str, str] | None = None) -> StatePaths:
         views=socket.parent / views_folder_name(env),
         agent_socket=None if sys.platform == "win32" else Path(agent_socket_path(env)),
     )
+
+
+def agent_pipe(configured: str | None, env: Mapping[str, str]) -> str:
+    """Windows: the pipe the SSH agent serves: ``ssh_agent_pipe`` from config.toml, else the
+    default for this home (OpenSSH for Windows' own pipe, or one per ``CREDD_HOME``)."""
+    return configured or agent_pipe_name(env)

@@ -37,7 +37,7 @@ from .events.hub import EventHub
 from .operations import CredentialService
 from .paths import StatePaths
 from .sshagent.agent import Agent
-from .sshagent.listener import AgentServer, AgentSocketError
+from .sshagent.listener import AgentListener, AgentServer, AgentSocketError, daemon_agent
 from .store.files import StoreFile
 from .store.keys import build_key_policy
 from .store.vault import Vault
@@ -118,15 +118,26 @@ def another_daemon_answers(path: Path) -> int | None:
         return 0
 
 
+# Who passes sockets to the daemon (system/activation.py), and how its socket is made again.
+_MANAGER = "launchd" if sys.platform == "darwin" else "systemd"
+_RESTORE_HINT = (
+    "run `credd service install` again: launchd binds the socket when it loads the agent"
+    if sys.platform == "darwin"
+    else "run `systemctl --user restart credd.socket`"
+)
+
+
 class Listener:
-    """The listening socket and who owns its file: credd (bound here) or systemd."""
+    """The listening socket and who owns its file: credd (bound here) or the service manager
+    (systemd, launchd)."""
 
     def __init__(self, sock: socket.socket, path: Path, *, activated: bool) -> None:
         self.sock = sock
         self.path = path
         self.activated = activated
         self.inode = path.lstat().st_ino
-        # The SSH agent's socket, when systemd passed it too (credd-ssh-agent.socket).
+        # The SSH agent's socket, when the service manager passed it too (systemd's
+        # credd-ssh-agent.socket, the launch agent's `ssh-agent` socket).
         self.agent_sock: socket.socket | None = None
 
     def close(self) -> None:
@@ -142,7 +153,8 @@ class Listener:
 
 
 def open_listener(path: Path) -> Listener:
-    """The socket systemd passed, or a new one bound here; with the agent's, if passed."""
+    """The socket systemd or launchd passed, or a new one bound here; with the agent's, if
+    passed."""
     try:
         passed = inherited_sockets()
     except ActivationError as exc:
@@ -159,12 +171,12 @@ def _main_listener(path: Path, inherited: socket.socket | None) -> Listener:
     if bound != str(path):
         inherited.close()
         raise StartupError(
-            f"systemd passed a socket bound to {bound!r}, but clients look for {path} "
-            "(CREDD_SOCKET, XDG_RUNTIME_DIR); make ListenStream= and the environment agree, "
-            "or run `credd service install` again"
+            f"{_MANAGER} passed a socket bound to {bound!r}, but clients look for {path} "
+            "(CREDD_SOCKET, XDG_RUNTIME_DIR); make ListenStream= (launchd: SockPathName) and "
+            "the environment agree, or run `credd service install` again"
         )
     prepare_socket_folder(path.parent)
-    log.info("serving on the socket systemd passed (%s)", path)
+    log.info("serving on the socket %s passed (%s)", _MANAGER, path)
     return Listener(inherited, path, activated=True)
 
 
@@ -359,7 +371,7 @@ async def watch_socket(server: uvicorn.Server, listener: Listener) -> None:
         except FileNotFoundError:
             current = None
         if current != listener.inode:
-            hint = " (run `systemctl --user restart credd.socket`)" if listener.activated else ""
+            hint = f" ({_RESTORE_HINT})" if listener.activated else ""
             log.warning("the socket %s was removed or replaced; stopping%s", path, hint)
             server.should_exit = True
 
@@ -371,7 +383,7 @@ class _NotifyingServer(uvicorn.Server):
     views: Views | None = None
     audit: AuditLog | None = None
     events: EventHub | None = None
-    agent: AgentServer | None = None
+    agent: AgentListener | None = None
     agent_sock: socket.socket | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -405,14 +417,15 @@ class _NotifyingServer(uvicorn.Server):
         return await loop.create_server(create, sock=sock, backlog=config.backlog)
 
 
-async def _start_agent(agent: AgentServer, passed: socket.socket | None) -> None:
-    """The SSH agent's socket; a daemon that cannot bind it serves on without it, and says so."""
-    if passed is not None and passed.getsockname() != str(agent.path):
+async def _start_agent(agent: AgentListener, passed: socket.socket | None) -> None:
+    """The SSH agent's socket (or pipe); a daemon that cannot make it serves on without it,
+    and says so."""
+    if passed is not None and passed.getsockname() != agent.where:
         log.warning(
-            "systemd passed an agent socket bound to %r, but clients look for %s; binding that "
-            "(run `credd service install` again)",
+            "the service manager passed an agent socket bound to %r, but clients look for %s; "
+            "binding that (run `credd service install` again)",
             passed.getsockname(),
-            agent.path,
+            agent.where,
         )
         passed.close()
         passed = None
@@ -421,37 +434,42 @@ async def _start_agent(agent: AgentServer, passed: socket.socket | None) -> None
     except AgentSocketError as exc:
         log.warning("no SSH agent: %s", exc)
         return
-    log.info("SSH agent on %s", agent.path)
+    log.info("SSH agent on %s", agent.where)
 
 
 def _serve_beside(
     server: _NotifyingServer,
     service: CredentialService,
+    config: Config,
     paths: StatePaths,
-    agent_sock: socket.socket | None,
+    listener: Listener | None,
 ) -> None:
-    """What is served beside the main socket: the views, the SSH agent (on the socket systemd
-    passed, or one bound at start)."""
+    """What is served beside the main socket: the SSH agent (on the socket systemd or launchd
+    passed, or one bound at start; on Windows a named pipe) and the views, each with an agent
+    socket of its own when it names keys."""
+    agent = Agent(service, server.audit)
+    server.agent = daemon_agent(agent, paths, config, os.environ)
+    if listener is None:
+        return
+    server.agent_sock = listener.agent_sock
     views = service.views = server.views = Views(paths.state_dir, paths.views)
-    if paths.agent_socket is not None:
-        agent = Agent(service, server.audit)
-        server.agent = AgentServer(agent, paths.agent_socket)
-        server.agent_sock = agent_sock
+    if server.agent is None:
+        return
 
-        async def serve_view_agent(view: View, sock: socket.socket) -> AgentServer:
-            """A view's agent: its keys only, the uids it names, never adding or removing."""
-            assert view.agent_socket is not None
-            served = AgentServer(
-                agent,
-                Path(view.agent_socket),
-                others=view.uids,
-                view=view.name,
-                matches=view.matches_key,
-            )
-            await served.start(sock)
-            return served
+    async def serve_view_agent(view: View, sock: socket.socket) -> AgentServer:
+        """A view's agent: its keys only, the uids it names, never adding or removing."""
+        assert view.agent_socket is not None
+        served = AgentServer(
+            agent,
+            Path(view.agent_socket),
+            others=view.uids,
+            view=view.name,
+            matches=view.matches_key,
+        )
+        await served.start(sock)
+        return served
 
-        views.agent_starter = serve_view_agent
+    views.agent_starter = serve_view_agent
 
 
 async def serve(config: Config, paths: StatePaths) -> None:
@@ -478,8 +496,7 @@ async def serve(config: Config, paths: StatePaths) -> None:
     server = _server_for(uv_config, paths)
     server.audit = audit
     server.events = service.events
-    if listener is not None:
-        _serve_beside(server, service, paths, listener.agent_sock)
+    _serve_beside(server, service, config, paths, listener)
     log.info("credd %s (pid %d) serving on %s", __version__, os.getpid(), paths.socket)
     await service.try_unlock_at_start()
     report_key_source(service)

@@ -11,28 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.capless import capless, read_as_capless
 from tests.support.cli import credd
 from tests.support.daemon import DaemonProcess
-from tests.support.requirements import require_program
 
 pytestmark = pytest.mark.integration
-
-
-# A process tree without any capability, uid 0 or not: what an ordinary same-uid attacker has.
-NO_CAPS = ("--bounding-set=-all", "--inh-caps=-all")
-
-
-def capless(*command: str) -> list[str]:
-    """Run ``command`` with no capabilities; `exec` from a shell so the final program is
-    started without a change of credentials (which alone would make it non-dumpable)."""
-    setpriv = require_program("setpriv")
-    return [setpriv, *NO_CAPS, "sh", "-c", 'exec "$@"', "sh", *command]
-
-
-def read_as_capless(path: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        capless("cat", path), capture_output=True, text=True, timeout=10, check=False
-    )
 
 
 def test_the_daemon_is_not_dumpable(credd_env: dict[str, str]) -> None:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from credd.cli.sshkeys import identity_agent_line
 from credd_client._paths import agent_socket_path
 from tests.support.daemon import DaemonProcess
 from tests.support.login_sshd import LoginSshd
+from tests.support.other_user import ThrowawayUser
 from tests.support.requirements import require_program
 
 KEY_TYPES = [
@@ -113,6 +118,49 @@ def test_credd_ssh_agent_prints_the_socket_for_each_shell(agent_env: dict[str, s
     assert Path(path).stat().st_mode & 0o777 == 0o600
 
 
+def ssh_reads_identity_agent(config: Path) -> str:
+    """The IdentityAgent OpenSSH's own parser reads from ``config`` (`ssh -G`)."""
+    shown = subprocess.run(
+        ["ssh", "-G", "-F", str(config), "example.invalid"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    ).stdout
+    return next(line for line in shown.splitlines() if line.startswith("identityagent "))[14:]
+
+
+def test_credd_ssh_agent_install_writes_a_line_ssh_reads_back(
+    headless_credd_env: dict[str, str],
+) -> None:
+    require_program("ssh")
+    env = headless_credd_env
+    config = Path(env["HOME"]) / ".ssh" / "config"
+    config.parent.mkdir(mode=0o700)
+    config.write_text("Host old\n  User me\n")
+    first = run(env, "credd", "ssh-agent", "--install").stdout
+    assert first.startswith(f"added to {config}")
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert config.read_text().endswith("Host old\n  User me\n")  # kept, after credd's block
+    assert ssh_reads_identity_agent(config) == agent_socket_path(env)
+    assert "already has" in run(env, "credd", "ssh-agent", "--install").stdout
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        r"\\.\pipe\openssh-ssh-agent",  # Windows: ssh_config takes a backslash as an escape
+        '/tmp/an "odd" folder/50% agent.sock',  # quotes, a blank, a token's percent sign
+    ],
+)
+def test_the_identity_agent_line_survives_ssh_configs_quoting(path: str, tmp_path: Path) -> None:
+    require_program("ssh")
+    config = tmp_path / "config"
+    config.write_text(f"Host *\n  {identity_agent_line(path)}\n")
+    assert ssh_reads_identity_agent(config) == path
+
+
 def test_import_then_ssh_add_lists_every_key_type(
     agent_env: dict[str, str], keys_folder: Path
 ) -> None:
@@ -149,7 +197,7 @@ def test_ssh_logs_in_with_each_key_type(
     assert result.returncode == 0, sshd.log_text() + result.stderr
     assert result.stdout.strip() == "logged-in"
     # The signature is audited with the key, its fingerprint and the host it was bound to.
-    signs = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign"]
+    signs = audit_records(agent_env, "ssh-sign", at_least=1)
     assert signs[-1]["outcome"] == "ok"
     assert signs[-1]["name"] == "ssh:id_login"
     assert signs[-1]["fingerprint"] == fingerprint(path)
@@ -157,9 +205,20 @@ def test_ssh_logs_in_with_each_key_type(
     assert signs[-1]["exe"] == os.path.realpath(require_program("ssh"))
 
 
-def audit_records(env: dict[str, str]) -> list[dict[str, object]]:
-    text = (Path(env["CREDD_HOME"]) / "audit.log").read_text()
-    return [json.loads(line) for line in text.splitlines()]
+def audit_records(
+    env: dict[str, str], op: str | None = None, at_least: int = 0
+) -> list[dict[str, object]]:
+    """The audit log's records (of ``op`` only, if given), read again for up to 10 s until
+    there are ``at_least``: the daemon flushes the log just after it answers, so a client
+    that has its answer may look a moment too early."""
+    deadline = time.monotonic() + 10
+    while True:
+        text = (Path(env["CREDD_HOME"]) / "audit.log").read_text()
+        records = [json.loads(line) for line in text.splitlines()]
+        chosen = [r for r in records if op is None or r["op"] == op]
+        if len(chosen) >= at_least or time.monotonic() > deadline:
+            return chosen
+        time.sleep(0.05)
 
 
 def test_git_clone_push_and_signed_commits(
@@ -218,7 +277,7 @@ def test_a_key_restricted_to_ssh_keygen_signs_commits_but_logs_in_nowhere(
     pub.write_text(public + "\n")
     run(agent_env, "ssh-keygen", "-Y", "sign", "-f", str(pub), "-n", "git", str(message))
     assert (short_tmp / "message.sig").read_text().startswith("-----BEGIN SSH SIGNATURE-----")
-    outcomes = [(r["exe"], r["outcome"]) for r in audit_records(agent_env) if r["op"] == "ssh-sign"]
+    outcomes = [(r["exe"], r["outcome"]) for r in audit_records(agent_env, "ssh-sign", at_least=2)]
     assert (os.path.realpath(require_program("ssh")), "forbidden") in outcomes
     assert (os.path.realpath(require_program("ssh-keygen")), "ok") in outcomes
 
@@ -420,39 +479,87 @@ def test_a_views_agent_lists_and_signs_with_its_keys_only(
     assert run(through, *sshd.ssh(view_agent), "true", check=False).returncode == 0
     sshd.authorize(other.with_suffix(".pub").read_text())
     assert run(through, *sshd.ssh(view_agent), "true", check=False).returncode == 255
-    signed = [r for r in audit_records(agent_env) if r["op"] == "ssh-sign" and r["view"] == "fwd"]
+    signed = [r for r in audit_records(agent_env, "ssh-sign", at_least=1) if r["view"] == "fwd"]
     assert [r["outcome"] for r in signed] == ["ok"]
     run(agent_env, "credd", "view", "remove", "fwd")
     assert not Path(view_agent).exists()
 
 
-def test_credd_ssh_agent_forwards_only_the_named_keys(
-    agent_env: dict[str, str], keys_folder: Path, sshd: LoginSshd
+# On the remote side: who it is, what its agent (sshd's SSH_AUTH_SOCK) lists, and a signature
+# with each key through that agent, in files of its home.
+REMOTE_SCRIPT = (
+    'id -u; ssh-add -l; for key in id_work id_home; do echo "$key" > "$HOME/$key.txt"; '
+    'ssh-keygen -Y sign -n file -f "$HOME/$key.pub" "$HOME/$key.txt" >/dev/null 2>&1; '
+    'echo "$key signed: $?"; done'
+)
+
+
+@pytest.fixture
+def remote_root() -> Iterator[Path]:
+    """A folder (0755) under /tmp that a throwaway user can reach: its home and sshd's
+    authorized_keys, which sshd reads as the user logging in."""
+    path = Path(tempfile.mkdtemp(prefix="cdr", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_credd_ssh_agent_forwards_only_the_named_keys_to_a_remote_user(
+    agent_env: dict[str, str], keys_folder: Path, short_tmp: Path, remote_root: Path
 ) -> None:
+    """Issue 20: `credd ssh --agent PATTERN user@host`, to a throwaway account on a real sshd
+    that admits it by the allowed key: the remote lists that key only, signs with it, and
+    signing with the other key fails there."""
     allowed = make_key(keys_folder, "id_work", "ed25519", [])
     other = make_key(keys_folder, "id_home", "ecdsa", ["-b", "256"])
     run(agent_env, "credd", "ssh-key", "import", str(allowed), str(other))
-    sshd.authorize(allowed.with_suffix(".pub").read_text(), other.with_suffix(".pub").read_text())
-    ssh = sshd.ssh(agent_env["SSH_AUTH_SOCK"])
-    destination, options = ssh[-1], ssh[1:-3]  # ssh's options after the destination
-    remote = run(
-        agent_env,
-        "credd",
-        "ssh",
-        "--agent",
-        "ssh:id_work",
-        destination,
-        "-p",
-        str(sshd.port),
-        *options,
-        "--",
-        "ssh-add",
-        "-l",
-    )
-    # On the remote side, sshd set SSH_AUTH_SOCK to the forwarded agent: one key only.
-    assert [line.split()[1] for line in remote.stdout.splitlines()] == [fingerprint(allowed)]
+    (remote_root / "sshd").mkdir(mode=0o755)
+    with (
+        ThrowawayUser(remote_root / "home") as remote,
+        LoginSshd(remote_root / "sshd", user=remote.name) as sshd,
+    ):
+        sshd.authorize(allowed.with_suffix(".pub").read_text())  # the login takes the agent's key
+        for key in (allowed, other):
+            public = remote.home / f"{key.name}.pub"
+            public.write_text(key.with_suffix(".pub").read_text())
+            remote.own(public)
+        ssh = sshd.ssh(agent_env["SSH_AUTH_SOCK"])
+        destination, options = ssh[-1], ssh[1:-3]  # ssh's options after the destination
+        assert destination == f"{remote.name}@127.0.0.1"
+        session = run(
+            agent_env,
+            "credd",
+            "ssh",
+            "--agent",
+            "ssh:id_work",
+            destination,
+            "-p",
+            str(sshd.port),
+            *options,
+            "--",
+            REMOTE_SCRIPT,
+        )
+        uid, *listed, work, home = session.stdout.splitlines()
+        assert int(uid) == remote.uid != 0
+        # sshd set SSH_AUTH_SOCK to the forwarded agent: it lists one key, the allowed one.
+        assert [line.split()[1] for line in listed] == [fingerprint(allowed)]
+        assert (work, home) == ("id_work signed: 0", "id_home signed: 255")
+        assert not (remote.home / "id_home.txt.sig").exists()
+        signers = short_tmp / "allowed_signers"
+        signers.write_text("work " + allowed.with_suffix(".pub").read_text())
+        verified = run(
+            agent_env,
+            "ssh-keygen",
+            *("-Y", "verify", "-f", str(signers), "-I", "work", "-n", "file"),
+            *("-s", str(remote.home / "id_work.txt.sig")),
+            input="id_work\n",
+        )
+        assert "Good" in verified.stdout
     views = json.loads(run(agent_env, "credd", "view", "list", "--json").stdout)
     assert [(v["patterns"], v["ssh_keys"]) for v in views] == [([], ["ssh:id_work"])]
+    signed = [r for r in audit_records(agent_env, "ssh-sign", at_least=2) if r["view"]]
+    # The login's signature went through the main agent; the remote's through the view.
+    assert [(r["name"], r["outcome"]) for r in signed] == [("ssh:id_work", "ok")]
 
 
 def test_ssh_add_X_takes_the_passphrase_of_a_passphrase_store(

@@ -1,11 +1,13 @@
-"""A real OpenSSH server on 127.0.0.1 that lets this very user in with a key, nothing else.
+"""A real OpenSSH server on 127.0.0.1 that lets one user in with a key, nothing else.
 
     with LoginSshd(folder) as sshd:             # folder: short, under /tmp
         sshd.authorize("ssh-ed25519 AAAA...")   # the keys it accepts (replaces the list)
         subprocess.run([*sshd.ssh(agent_socket), "true"])
 
-No user is made: the tests run as root, and sshd admits root with `PermitRootLogin
-prohibit-password` (keys only; root's password field must not be `!`). The client side
+The user is this very one unless ``user`` names another (a `ThrowawayUser`: sshd reads
+authorized_keys as that user, so ``folder`` must let it in). No user is made here: the tests
+run as root, and sshd admits root with `PermitRootLogin prohibit-password` (keys only; root's
+password field must not be `!`). The client side
 uses only the agent it is given (`IdentityFile=none`, `BatchMode=yes`) and knows the host
 key. sshd is stopped by pid on exit.
 """
@@ -25,10 +27,10 @@ from tests.support.requirements import require_program
 
 
 class LoginSshd:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, user: str | None = None) -> None:
         self.folder = folder
         self.port = 0
-        self.user = getpass.getuser()
+        self.user = user or getpass.getuser()
         self.authorized_keys = folder / "authorized_keys"
         self.known_hosts = folder / "known_hosts"
         self.host_key = folder / "host_key"
@@ -36,6 +38,7 @@ class LoginSshd:
 
     def authorize(self, *public_lines: str) -> None:
         self.authorized_keys.write_text("".join(line.strip() + "\n" for line in public_lines))
+        self.authorized_keys.chmod(0o644)  # sshd reads it as the user logging in
 
     def ssh(self, agent_socket: Path | str) -> list[str]:
         """The ssh command line (without a remote command) that uses only ``agent_socket``."""

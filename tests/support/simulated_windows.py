@@ -4,7 +4,8 @@ The standard library's Unix-only modules and names are taken away (no fcntl, pwd
 resource, termios, no os.getuid, socket.AF_UNIX, no Unix-only signal), the Windows-only
 modules credd imports get inert stand-ins (msvcrt, ctypes.WinDLL, asyncio.windows_events) and
 `sys.platform` is "win32"; then every module of both packages is imported, `credd --help` and
-`credd exec --help` run, and a credential is written to a store in DIR and read back.
+`credd exec --help` run, a credential is written to a store in DIR and read back, and
+`credd ssh-agent` prints the agent pipe's setting for PowerShell.
 Prints one line per step; exits non-zero at the first failure.
 
 Third-party packages (filelock's Unix lock among them: it needs os.fchmod, left in place) and
@@ -177,6 +178,23 @@ def write_and_read_the_store(folder: Path) -> str:
     return f"{secret == 's3cret'}"
 
 
+def agent_lines(folder: Path) -> str:
+    """`credd ssh-agent`'s last line (the SSH_AUTH_SOCK setting) for a home in ``folder``
+    whose config.toml names the agent's pipe."""
+    from credd.cli import main
+
+    home = folder / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(r"ssh_agent_pipe = '\\.\pipe\sim-agent'" + "\n")
+    os.environ.update(CREDD_HOME=str(home), USERNAME="sim")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["ssh-agent"])
+    if code != 0:
+        raise SystemExit(f"credd ssh-agent exited {code}")
+    return output.getvalue().splitlines()[-1]
+
+
 def main() -> None:
     folder = Path(sys.argv[1])
     become_windows()
@@ -189,6 +207,7 @@ def main() -> None:
     print("forwarded:", sorted(int(sig) for sig in supervisor.FORWARDED))
     print("store:", write_and_read_the_store(folder))
     print("no O_DIRECTORY:", not hasattr(os, "O_DIRECTORY"))
+    print("ssh-agent:", agent_lines(folder))
 
 
 if __name__ == "__main__":

@@ -5,13 +5,12 @@
         box.run("credd get NAME")         # a command as the remote user, over ssh
         box.use_login_shell(SCRIPT)       # the remote user's shell (its environment, say)
 
-The user (uid in 61150-61199, name ``cdssh...``) gets a home and an ``XDG_RUNTIME_DIR`` of
-its own under ``root`` (sshd's ``SetEnv``: no PAM here), a PATH with credd's client (the
+The user (other_user.ThrowawayUser, named ``cdssh...``) gets a home and an ``XDG_RUNTIME_DIR``
+of its own under ``root`` (sshd's ``SetEnv``: no PAM here), a PATH with credd's client (the
 `credd` command and the git helper, run by the system's Python from this checkout: the
 tests' venv lives under /root), and a git config naming that helper. sshd runs with a
-throwaway host key, ``StreamLocalBindUnlink yes`` and ``UsePAM no``; a user made by
-`useradd` has a locked password, which sshd refuses without PAM even for keys, hence
-``usermod -p '*'``. Everything is undone on exit: sshd by pid, the user, the files.
+throwaway host key, ``StreamLocalBindUnlink yes`` and ``UsePAM no``. Everything is undone on
+exit: sshd by pid, the user, the files.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pwd
-import secrets
 import signal
 import socket
 import subprocess
@@ -30,10 +27,10 @@ from types import TracebackType
 
 import credd
 import credd_client
+from tests.support.other_user import ThrowawayUser
 from tests.support.requirements import require_program
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-UID_RANGE = range(61150, 61200)
 HOST = "devbox"
 
 _WRAPPER = (
@@ -46,7 +43,8 @@ _WRAPPER = (
 class RemoteBox:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.name = f"cdssh{secrets.token_hex(3)}"
+        self._user: ThrowawayUser | None = None
+        self.name = ""
         self.uid = -1
         self.home = root / "home"
         self.runtime = root / "run"
@@ -55,7 +53,6 @@ class RemoteBox:
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._made_run_sshd = False
-        self._user_made = False
 
     # --- what tests use -----------------------------------------------------------------
 
@@ -89,7 +86,7 @@ class RemoteBox:
     # --- setting up -----------------------------------------------------------------------
 
     def __enter__(self) -> RemoteBox:
-        for program in ("sshd", "ssh", "ssh-keygen", "useradd", "userdel", "usermod"):
+        for program in ("sshd", "ssh", "ssh-keygen"):
             require_program(program)
         try:
             self._make_user()
@@ -101,30 +98,12 @@ class RemoteBox:
         return self
 
     def _make_user(self) -> None:
-        taken = {entry.pw_uid for entry in pwd.getpwall()}
-        self.uid = next(uid for uid in UID_RANGE if uid not in taken)
         self.root.chmod(0o755)
-        subprocess.run(
-            [
-                "useradd",
-                "-M",
-                "-d",
-                str(self.home),
-                "-u",
-                str(self.uid),
-                "-U",
-                "-s",
-                "/bin/sh",
-                self.name,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        self._user_made = True
-        subprocess.run(["usermod", "-p", "*", self.name], check=True, capture_output=True)
-        for folder in (self.home, self.runtime):
-            folder.mkdir(mode=0o700)
-            os.chown(folder, self.uid, self.uid)
+        self._user = ThrowawayUser(self.home, prefix="cdssh")
+        self._user.__enter__()
+        self.name, self.uid = self._user.name, self._user.uid
+        self.runtime.mkdir(mode=0o700)
+        self._user.own(self.runtime)
 
     def _make_client_tools(self) -> None:
         self.bin.mkdir(mode=0o755)
@@ -216,8 +195,8 @@ class RemoteBox:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(10)
-        if self._user_made:
-            subprocess.run(["userdel", self.name], capture_output=True, check=False)
+        if self._user is not None:
+            self._user.__exit__(None, None, None)
         if self._made_run_sshd:
             with contextlib.suppress(OSError):
                 Path("/run/sshd").rmdir()

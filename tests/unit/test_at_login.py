@@ -5,6 +5,7 @@ from __future__ import annotations
 import plistlib
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from credd.at_login import (
     systemd_quote,
     systemd_socket_spec,
 )
+from credd.system.activation import LAUNCHD_SOCKETS
 
 TASK_NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 
@@ -105,6 +107,22 @@ def test_the_launch_agent_is_a_valid_plist_that_runs_serve_at_login(tmp_path: Pa
     assert load[:2] == ["launchctl", "bootstrap"]
     assert str(item.path) in load
     assert not agent.may_fail(load)
+
+
+def test_the_launch_agent_declares_both_sockets_by_the_names_the_daemon_takes(
+    tmp_path: Path,
+) -> None:
+    """launchd binds the API's socket and the agent's (0600) and hands them over by these keys."""
+    plist = plistlib.loads(LaunchAgent(setup(tmp_path), env={}).files()[0].data())
+    assert plist["Sockets"] == {
+        "credd": {"SockPathName": "/tmp/credd-501/credd.sock", "SockPathMode": 0o600},
+        "ssh-agent": {"SockPathName": "/tmp/credd-501/ssh-agent.sock", "SockPathMode": 0o600},
+    }
+    assert set(plist["Sockets"]) == set(LAUNCHD_SOCKETS.values())
+    # A CREDD_HOME's agent socket is named after it, as the daemon binds it.
+    own = replace(setup(tmp_path), agent_socket="/tmp/credd-501/ssh-agent-0123456789ab.sock")
+    sockets = plistlib.loads(LaunchAgent(own, env={}).files()[0].data())["Sockets"]
+    assert sockets["ssh-agent"]["SockPathName"] == "/tmp/credd-501/ssh-agent-0123456789ab.sock"
 
 
 def test_the_windows_task_is_valid_utf16_xml_that_runs_serve_at_logon(tmp_path: Path) -> None:

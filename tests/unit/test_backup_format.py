@@ -1,24 +1,29 @@
-"""Backups, sans I/O: round trips, and every wrong, cut or altered backup refused clearly."""
+"""Backups, sans I/O: round trips, and every wrong, cut or altered backup refused clearly;
+format 1 backups still restore, and a credd that reads only format 1 refuses format 2."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import struct
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credd.backup import (
+    FORMAT_VERSION,
     MAGIC,
     BackupError,
     KdfParams,
     open_backup,
+    parse_header,
     plan_restore,
     seal_backup,
 )
-from credd.store.records import Credential, OAuthFields, StoreState
+from credd.store.records import Credential, OAuthFields, SSHKeyFields, StoreState
 from credd_client.errors import InvalidRequest
 
 # The smallest cost the reader accepts keeps these tests fast; the CLI uses the default.
@@ -112,6 +117,90 @@ def test_a_header_asking_for_too_much_memory_is_refused_before_deriving() -> Non
     ).encode()
     blob = MAGIC + struct.pack(">H", len(header)) + header + bytes(40)
     with pytest.raises(BackupError, match="out of range"):
+        open_backup(blob, PASSPHRASE)
+
+
+def format_1_backup(passphrase: str, params: KdfParams) -> bytes:
+    """A backup as credd wrote format 1: the layout of backup.py, spelled out here."""
+    key, check = params.derive(passphrase)
+    document: dict[str, object] = {
+        "credentials": [
+            {
+                "name": "plain",
+                "kind": "secret",
+                "secret": "CANARY-bk-old",
+                "username": None,
+                "labels": {},
+                "created_at": "2026-01-02T03:04:05Z",
+                "updated_at": "2026-01-02T03:04:05Z",
+                "oauth": None,
+                "allowed_programs": [],
+            }
+        ]
+    }
+    plaintext = json.dumps(document).encode()
+    header = json.dumps(
+        {
+            "format": 1,
+            "cipher": "AES-256-GCM",
+            "kdf": {
+                "name": "scrypt",
+                "n": params.n,
+                "r": params.r,
+                "p": params.p,
+                "salt": base64.b64encode(params.salt).decode(),
+            },
+            "check": base64.b64encode(check).decode(),
+            "count": 1,
+            "length": 12 + len(plaintext) + 16,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    associated = MAGIC + struct.pack(">H", len(header)) + header
+    nonce = os.urandom(12)
+    return associated + nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def test_a_format_1_backup_is_still_restored() -> None:
+    state = open_backup(format_1_backup(PASSPHRASE, FAST), PASSPHRASE)
+    assert list(state.credentials) == ["plain"]
+    assert state.credentials["plain"].secret == "CANARY-bk-old"
+    assert state.credentials["plain"].ssh is None
+
+
+def test_an_ssh_key_survives_a_backup_in_format_2() -> None:
+    ssh = SSHKeyFields(
+        private_key="CANARY-bk-private",
+        public_key="ssh-ed25519 AAAA c",
+        key_type="ssh-ed25519",
+        fingerprint="SHA256:abc",
+        comment="c",
+        offered=False,
+        position=2,
+    )
+    key = Credential(name="ssh:id", kind="ssh-key", secret=ssh.public_key, ssh=ssh)
+    state = StoreState({**STATE.credentials, key.name: key})
+    sealed = seal_backup(state, PASSPHRASE, FAST)
+    assert FORMAT_VERSION == 2
+    length = struct.unpack(">H", sealed[len(MAGIC) : len(MAGIC) + 2])[0]
+    assert json.loads(sealed[len(MAGIC) + 2 : len(MAGIC) + 2 + length])["format"] == 2
+    assert b"CANARY-bk-private" not in sealed
+    assert open_backup(sealed, PASSPHRASE) == state
+
+
+def test_a_format_1_reader_refuses_a_format_2_backup() -> None:
+    """What credd before format 2 did (`format != 1` refused): it never restores this backup
+    without the ssh, aws and kube fields it does not know."""
+    with pytest.raises(BackupError, match=r"format 2 is not supported .*it reads format 1\)"):
+        parse_header(SEALED, readable=(1,))
+    parse_header(format_1_backup(PASSPHRASE, FAST), readable=(1,))  # its own format: read
+
+
+def test_a_newer_backup_is_refused_with_what_to_do() -> None:
+    header = json.dumps({"format": 3}).encode()
+    blob = MAGIC + struct.pack(">H", len(header)) + header + bytes(40)
+    with pytest.raises(BackupError, match=r"backup format 3 is not supported.*newer credd"):
         open_backup(blob, PASSPHRASE)
 
 

@@ -54,6 +54,7 @@ def test_every_module_imports_and_help_and_the_store_run_on_a_simulated_windows(
         "forwarded: [2, 15, 21]",  # SIGINT, SIGTERM, SIGBREAK: what Windows has
         "store: True",
         "no O_DIRECTORY: True",
+        r"ssh-agent: $env:SSH_AUTH_SOCK = '\\.\pipe\sim-agent'",  # config.toml's pipe
     ]
     assert (tmp_path / "store.credd").stat().st_size > 0
 

@@ -76,6 +76,16 @@ def agent_state(env: Mapping[str, str]) -> dict[str, Any]:
     and whether the login units (an install made before the agent) lack its socket."""
     path = agent_socket_path(env)
     auth = env.get("SSH_AUTH_SOCK") or None
+    if sys.platform == "win32":
+        # A pipe: it exists while served, and is named, not resolved (resolving opens it).
+        # Its default name; a daemon whose config.toml sets ssh_agent_pipe serves another.
+        return {
+            "socket": path,
+            "listening": os.path.exists(path),
+            "ssh_auth_sock": auth,
+            "other_agent": auth is not None and auth.lower() != path.lower(),
+            "units_outdated": False,
+        }
     config = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     units = os.path.join(config, "systemd", "user")
     return {
@@ -92,9 +102,14 @@ def format_agent(agent: Mapping[str, Any]) -> list[str]:
     listening = "" if agent["listening"] else " (not listening)"
     lines = [f"ssh agent:   {agent['socket']}{listening}"]
     if agent["other_agent"]:
+        fix = (
+            "`credd ssh-agent | Invoke-Expression`"
+            if sys.platform == "win32"
+            else '`eval "$(credd ssh-agent)"`'
+        )
         lines.append(
             "             WARNING: SSH_AUTH_SOCK points at another agent "
-            f'({agent["ssh_auth_sock"]}); `eval "$(credd ssh-agent)"` points it at credd\'s'
+            f"({agent['ssh_auth_sock']}); {fix} points it at credd's"
         )
     if agent["units_outdated"]:
         lines.append(

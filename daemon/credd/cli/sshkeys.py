@@ -3,7 +3,7 @@
     credd ssh-key import [PATH...] [--remove-source] [--dry-run]   default: ~/.ssh/id_*
     credd ssh-key generate NAME [--type ed25519|ecdsa|rsa] [--comment C]
     credd ssh-key list [--json] | delete NAME | order NAME... | offer NAME...
-    credd ssh-agent [-s|-c|--fish] [--install]
+    credd ssh-agent [-s|-c|--fish|--powershell|--cmd] [--install]
 
 Import reads each private key file here (asking an encrypted one's passphrase once, on the
 terminal), sends the daemon the unencrypted key over the private socket, and with
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from credd_client import Client
-from credd_client._paths import agent_socket_path
+from credd_client._paths import OPENSSH_AGENT_PIPE, agent_socket_path
 from credd_client.cli.credentials import program_path
 from credd_client.errors import InvalidRequest, NotFound
 
@@ -81,6 +81,14 @@ def register(commands: Any) -> None:
     shells.add_argument("-s", dest="shell", action="store_const", const="sh", help="sh syntax")
     shells.add_argument("-c", dest="shell", action="store_const", const="csh", help="csh syntax")
     shells.add_argument("--fish", dest="shell", action="store_const", const="fish")
+    shells.add_argument(
+        "--powershell",
+        dest="shell",
+        action="store_const",
+        const="powershell",
+        help="PowerShell (the default on Windows): `credd ssh-agent | Invoke-Expression`",
+    )
+    shells.add_argument("--cmd", dest="shell", action="store_const", const="cmd", help="cmd.exe")
     agent.add_argument(
         "--install", action="store_true", help="add `IdentityAgent` to ~/.ssh/config"
     )
@@ -284,7 +292,10 @@ def run_offer(args: argparse.Namespace) -> int:
 
 
 def agent_lines(path: str, shell: str) -> str:
-    """What `ssh-agent -s/-c` print, for credd's socket (no pid: credd's is not to kill)."""
+    """What `ssh-agent -s/-c` print, for credd's socket (no pid: credd's is not to kill); on
+    Windows (PowerShell, cmd) for its pipe."""
+    if shell in ("powershell", "cmd"):
+        return windows_agent_lines(path, shell)
     quoted = "'" + path.replace("'", "'\\''") + "'"
     if shell == "csh":
         return f"setenv SSH_AUTH_SOCK {quoted};\n"
@@ -293,15 +304,51 @@ def agent_lines(path: str, shell: str) -> str:
     return f"SSH_AUTH_SOCK={quoted}; export SSH_AUTH_SOCK;\n"
 
 
+def windows_agent_lines(pipe: str, shell: str) -> str:
+    """Windows: the line that points SSH_AUTH_SOCK at credd's pipe; for OpenSSH's default pipe,
+    comments saying it needs no setting and that Windows' own agent service must not hold it."""
+    comment = "REM" if shell == "cmd" else "#"
+    notes = []
+    if pipe == OPENSSH_AGENT_PIPE:
+        notes = [
+            f"{comment} OpenSSH for Windows' ssh and ssh-add open {pipe} when SSH_AUTH_SOCK is "
+            "unset: this line only undoes another agent's setting.",
+            f"{comment} Windows' own ssh-agent service serves that pipe too; stop and disable it "
+            "(as administrator):",
+            f"{comment}   Stop-Service ssh-agent; Set-Service ssh-agent -StartupType Disabled",
+        ]
+    if shell == "cmd":
+        setting = f"set SSH_AUTH_SOCK={pipe}"
+    else:
+        setting = "$env:SSH_AUTH_SOCK = '" + pipe.replace("'", "''") + "'"
+    return "".join(line + "\n" for line in [*notes, setting])
+
+
 def _shell_of(environment: str) -> str:
+    if sys.platform == "win32":
+        return "powershell"
     name = os.path.basename(environment)
     if name.endswith("csh"):
         return "csh"
     return "fish" if name == "fish" else "sh"
 
 
+def agent_address() -> str:
+    """Where credd's agent listens: its socket; on Windows its pipe, as config.toml names it."""
+    if sys.platform != "win32":
+        return agent_socket_path()
+    from ..config import load_config
+    from ..paths import agent_pipe, resolve_paths
+
+    return agent_pipe(load_config(resolve_paths().config_file).ssh_agent_pipe, os.environ)
+
+
 def identity_agent_line(path: str) -> str:
-    return f'IdentityAgent "{path}"'
+    """``IdentityAgent`` for ``path`` as ssh_config reads it back: inside the quotes ssh takes
+    a backslash as an escape (a Windows pipe's `\\\\.\\pipe\\...` would lose one) and ``%`` as a
+    token."""
+    quoted = path.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'IdentityAgent "{quoted}"'
 
 
 def install_identity_agent(config: Path, path: str) -> bool:
@@ -324,7 +371,12 @@ def install_identity_agent(config: Path, path: str) -> bool:
 
 
 def run_agent(args: argparse.Namespace) -> int:
-    path = agent_socket_path()
+    from ..config import ConfigError
+
+    try:
+        path = agent_address()
+    except ConfigError as exc:
+        raise InvalidRequest(str(exc)) from None
     if args.install:
         config = Path.home() / ".ssh" / "config"
         if install_identity_agent(config, path):

@@ -1,4 +1,5 @@
-"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>[-<home>]`, for this user.
+"""Windows: serve the API on the named pipe `\\\\.\\pipe\\credd-<user>[-<home>]`, for this user;
+and the SSH agent on its own pipe (`serve_private_pipe`, used by sshagent/listener.py).
 
 asyncio's pipe server creates every instance with the default security descriptor, which
 lets Everyone read. Here each instance is created through CreateNamedPipeW with a
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -179,6 +181,22 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
             self._free_instances.add(pipe)
             return pipe
 
+    async def serve_private_pipe(
+        protocol: Callable[[], asyncio.BaseProtocol], address: str
+    ) -> list[Any]:
+        """Serve ``address`` on the proactor loop, every instance open to this user alone;
+        the pipe servers, for their `close()`. Raises `PipeStartError` when the name is taken."""
+        loop: Any = asyncio.get_running_loop()
+        # start_serving_pipe makes its server from the module's PipeServer: lend it ours.
+        module: Any = windows_events
+        original = module.PipeServer
+        module.PipeServer = _PrivatePipeServer
+        try:
+            servers: list[Any] = await loop.start_serving_pipe(protocol, address)
+        finally:
+            module.PipeServer = original
+        return servers
+
     class _Servers:
         """What uvicorn closes at shutdown, for the pipe servers."""
 
@@ -202,7 +220,6 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
         async def startup(self, sockets: list[Any] | None = None) -> None:
             await super().startup(sockets=[])  # the app and its state, no socket
             config = self.config
-            loop: Any = asyncio.get_running_loop()
             protocol_class: Any = config.http_protocol_class  # uvicorn's, not asyncio's signature
 
             def protocol() -> asyncio.Protocol:
@@ -213,13 +230,6 @@ if sys.platform == "win32":  # pragma: no cover - the Win32 calls; not run by cr
                 )
                 return made
 
-            # start_serving_pipe makes its server from the module's PipeServer: lend it ours.
-            module: Any = windows_events
-            original = module.PipeServer
-            module.PipeServer = _PrivatePipeServer
-            try:
-                servers = await loop.start_serving_pipe(protocol, self.address)
-            finally:
-                module.PipeServer = original
+            servers = await serve_private_pipe(protocol, self.address)
             closer: Any = _Servers(servers)  # what uvicorn calls on its servers at shutdown
             self.servers.append(closer)
