@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from credd.cli.sshkeys import identity_agent_line
+from credd.cli.views import _agent_forward
 from credd_client._paths import agent_socket_path
 from tests.support.daemon import DaemonProcess
 from tests.support.login_sshd import LoginSshd
@@ -159,6 +160,24 @@ def test_the_identity_agent_line_survives_ssh_configs_quoting(path: str, tmp_pat
     config = tmp_path / "config"
     config.write_text(f"Host *\n  {identity_agent_line(path)}\n")
     assert ssh_reads_identity_agent(config) == path
+
+
+@pytest.mark.parametrize(
+    "path", ['/tmp/an "odd" folder/50% agent.sock', "/run/user/0/credd/views/dev.agent.sock"]
+)
+def test_the_forwarded_agents_path_survives_ssh_o(path: str) -> None:
+    """What `credd ssh --agent` passes: `-o ForwardAgent=` as ssh's own parser reads it."""
+    require_program("ssh")
+    options = _agent_forward({"agent_socket": path})
+    shown = subprocess.run(
+        ["ssh", "-G", "-F", os.devnull, *options, "example.invalid"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    ).stdout
+    assert f"forwardagent {path}" in shown.splitlines()
 
 
 def test_import_then_ssh_add_lists_every_key_type(

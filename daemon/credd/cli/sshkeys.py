@@ -344,11 +344,16 @@ def agent_address() -> str:
 
 
 def identity_agent_line(path: str) -> str:
-    """``IdentityAgent`` for ``path`` as ssh_config reads it back: inside the quotes ssh takes
-    a backslash as an escape (a Windows pipe's `\\\\.\\pipe\\...` would lose one) and ``%`` as a
-    token."""
+    """``IdentityAgent`` for ``path``, as ssh_config reads it back."""
+    return f"IdentityAgent {ssh_config_path(path)}"
+
+
+def ssh_config_path(path: str) -> str:
+    """``path`` as one ssh_config argument (a config line, or `ssh -o`): quoted, for a blank;
+    inside the quotes ssh takes a backslash as an escape (a Windows pipe's `\\\\.\\pipe\\...`
+    would lose one) and ``%`` as a token."""
     quoted = path.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
-    return f'IdentityAgent "{quoted}"'
+    return f'"{quoted}"'
 
 
 def install_identity_agent(config: Path, path: str) -> bool:

@@ -228,8 +228,10 @@ def run_ssh(args: argparse.Namespace) -> int:
 
 def _agent_forward(view: dict[str, Any]) -> list[str]:
     """OpenSSH's own agent forwarding (8.2 and later) of the view's agent socket, if any."""
+    from .sshkeys import ssh_config_path
+
     agent = view.get("agent_socket")
-    return [] if not agent else ["-o", f"ForwardAgent={agent}"]
+    return [] if not agent else ["-o", f"ForwardAgent={ssh_config_path(agent)}"]
 
 
 def run_ssh_agent_only(ssh: str, name: str, args: argparse.Namespace) -> int:
