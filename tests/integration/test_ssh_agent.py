@@ -119,17 +119,23 @@ def test_credd_ssh_agent_prints_the_socket_for_each_shell(agent_env: dict[str, s
     assert Path(path).stat().st_mode & 0o777 == 0o600
 
 
-def ssh_reads_identity_agent(config: Path) -> str:
-    """The IdentityAgent OpenSSH's own parser reads from ``config`` (`ssh -G`)."""
+def ssh_reads(keyword: str, config: Path | str, *options: str) -> str:
+    """What OpenSSH's own parser (`ssh -G`) reads for ``keyword`` from ``config`` and
+    ``options``."""
     shown = subprocess.run(
-        ["ssh", "-G", "-F", str(config), "example.invalid"],
+        ["ssh", "-G", "-F", str(config), *options, "example.invalid"],
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
         stdin=subprocess.DEVNULL,
     ).stdout
-    return next(line for line in shown.splitlines() if line.startswith("identityagent "))[14:]
+    prefix = keyword + " "
+    return next(line for line in shown.splitlines() if line.startswith(prefix))[len(prefix) :]
+
+
+def ssh_reads_identity_agent(config: Path) -> str:
+    return ssh_reads("identityagent", config)
 
 
 def test_credd_ssh_agent_install_writes_a_line_ssh_reads_back(
@@ -169,15 +175,7 @@ def test_the_forwarded_agents_path_survives_ssh_o(path: str) -> None:
     """What `credd ssh --agent` passes: `-o ForwardAgent=` as ssh's own parser reads it."""
     require_program("ssh")
     options = _agent_forward({"agent_socket": path})
-    shown = subprocess.run(
-        ["ssh", "-G", "-F", os.devnull, *options, "example.invalid"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-        stdin=subprocess.DEVNULL,
-    ).stdout
-    assert f"forwardagent {path}" in shown.splitlines()
+    assert ssh_reads("forwardagent", os.devnull, *options) == path
 
 
 def test_import_then_ssh_add_lists_every_key_type(
