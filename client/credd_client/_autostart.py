@@ -21,6 +21,7 @@ from .errors import DaemonUnavailable, InvalidRequest
 TYPE_CHECKING = False  # see _paths.py: keeps `typing` out of the import
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 START_TIMEOUT = 10.0
 LOG_ROTATE_BYTES = 10 * 1024 * 1024  # as `credd serve --log-file`: moved to credd.log.1 beyond
@@ -62,24 +63,28 @@ def enabled(env: Mapping[str, str]) -> bool:
         return False
     if value:
         raise InvalidRequest(f"CREDD_AUTOSTART={value!r}: use 1 or 0")
+    setting = config_document(env).get("autostart", False)
+    if not isinstance(setting, bool):
+        raise InvalidRequest(f"{config_file(env)}: option 'autostart' must be true or false")
+    return setting
+
+
+def config_document(env: Mapping[str, str]) -> dict[str, Any]:
+    """config.toml as read (empty when there is none); `InvalidRequest` when unreadable."""
     path = config_file(env)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
-        return False
+        return {}
     except OSError as exc:
         raise InvalidRequest(f"cannot read {path}: {exc.strerror or exc}") from None
     import tomllib
 
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"{path}: {exc}") from None
-    setting = document.get("autostart", False)
-    if not isinstance(setting, bool):
-        raise InvalidRequest(f"{path}: option 'autostart' must be true or false")
-    return setting
 
 
 def listening(path: str) -> bool:

@@ -16,7 +16,7 @@ from credd.paths import StatePaths, agent_pipe
 from credd.sshagent.agent import Agent
 from credd.sshagent.listener import AgentPipeServer, AgentServer, AgentSocketError, daemon_agent
 from credd_client import _paths
-from credd_client._paths import OPENSSH_AGENT_PIPE
+from credd_client._paths import OPENSSH_AGENT_PIPE, agent_pipe_name
 from credd_client.cli.admin import agent_state, format_agent
 
 # Only stored by the listeners these tests make, never called.
@@ -156,3 +156,12 @@ def test_credd_status_on_windows_names_the_pipe_and_another_agent() -> None:
     shown = "\n".join(format_agent(other))
     assert r"SSH_AUTH_SOCK points at another agent (\\.\pipe\pageant.ada)" in shown
     assert "`credd ssh-agent | Invoke-Expression`" in shown
+
+
+@pytest.mark.usefixtures("windows")
+def test_credd_status_on_windows_names_the_pipe_config_toml_names(tmp_path: Path) -> None:
+    env = {"USERNAME": "ada", "CREDD_HOME": str(tmp_path)}
+    (tmp_path / "config.toml").write_text("ssh_agent_pipe = '\\\\.\\pipe\\mine'\n")
+    assert agent_state(env)["socket"] == r"\\.\pipe\mine"
+    (tmp_path / "config.toml").write_text("ssh_agent_pipe = [broken\n")  # the daemon says why
+    assert agent_state(env)["socket"] == agent_pipe_name(env)

@@ -8,7 +8,7 @@ import os
 import stat
 import sys
 
-from credd_client import Client, DaemonTimeout, DaemonUnavailable
+from credd_client import Client, CreddError, DaemonTimeout, DaemonUnavailable
 from credd_client._paths import agent_socket_path
 
 from .. import __version__
@@ -78,7 +78,7 @@ def agent_state(env: Mapping[str, str]) -> dict[str, Any]:
     auth = env.get("SSH_AUTH_SOCK") or None
     if sys.platform == "win32":
         # A pipe: it exists while served, and is named, not resolved (resolving opens it).
-        # Its default name; a daemon whose config.toml sets ssh_agent_pipe serves another.
+        path = configured_agent_pipe(env) or path
         return {
             "socket": path,
             "listening": os.path.exists(path),
@@ -96,6 +96,18 @@ def agent_state(env: Mapping[str, str]) -> dict[str, Any]:
         "units_outdated": os.path.exists(os.path.join(units, "credd.socket"))
         and not os.path.exists(os.path.join(units, "credd-ssh-agent.socket")),
     }
+
+
+def configured_agent_pipe(env: Mapping[str, str]) -> str | None:
+    """Windows: the agent pipe config.toml names (`ssh_agent_pipe`), as the daemon reads it;
+    None for the default, or a config.toml that cannot be read (the daemon says why)."""
+    from .._autostart import config_document
+
+    try:
+        configured = config_document(env).get("ssh_agent_pipe")
+    except CreddError:
+        return None
+    return configured if isinstance(configured, str) and configured else None
 
 
 def format_agent(agent: Mapping[str, Any]) -> list[str]:
