@@ -27,6 +27,16 @@ def quote_user(username: str) -> str:
 
 def unquote_user(text: str) -> str:
     """The inverse of `quote_user` (malformed escapes are kept as they are)."""
+    return percent_decode(text)
+
+
+def percent_decode(text: str, *, strict: bool = False) -> str:
+    """``%XX`` escapes as UTF-8 bytes.
+
+    Lenient (a name git's helper made): a ``%`` not followed by two hex digits stays as it
+    is, and bytes that are not UTF-8 become U+FFFD. Strict (a name a user wrote): either is a
+    `ValueError` saying which.
+    """
     if "%" not in text:
         return text
     out = bytearray()
@@ -37,10 +47,17 @@ def unquote_user(text: str) -> str:
         if char == "%" and len(hex_digits) == 2 and all(c in _HEX for c in hex_digits):
             out.append(int(hex_digits, 16))
             index += 3
-        else:
-            out += char.encode("utf-8")
-            index += 1
-    return out.decode("utf-8", "replace")
+            continue
+        if char == "%" and strict:
+            raise ValueError("a '%' in a name is written %25")
+        out += char.encode("utf-8")
+        index += 1
+    if not strict:
+        return out.decode("utf-8", "replace")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("its %-escapes are not UTF-8") from None
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")

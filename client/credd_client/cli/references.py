@@ -14,14 +14,13 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from credd_client import Client
+from credd_client import Client, names
 from credd_client.errors import CreddError, InvalidRequest, NotFound
 
 from .notices import warn
 
 PREFIX = "credd:"
 FIELDS = ("secret", "username")
-_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class BadReference(ValueError):
@@ -67,25 +66,10 @@ def read_text(path: str, what: str) -> str:
 
 def percent_decode(text: str) -> str:
     """``%XX`` escapes as UTF-8 bytes; a ``%`` not followed by two hex digits is an error."""
-    if "%" not in text:
-        return text
-    out = bytearray()
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char != "%":
-            out += char.encode()
-            index += 1
-            continue
-        digits = text[index + 1 : index + 3]
-        if len(digits) != 2 or not set(digits) <= _HEX:
-            raise BadReference(f"{text!r}: a '%' in a name is written %25")
-        out.append(int(digits, 16))
-        index += 3
     try:
-        return out.decode()
-    except UnicodeDecodeError:
-        raise BadReference(f"{text!r}: its %-escapes are not UTF-8") from None
+        return names.percent_decode(text, strict=True)
+    except ValueError as exc:
+        raise BadReference(f"{text!r}: {exc}") from None
 
 
 class Values:
