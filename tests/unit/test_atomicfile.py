@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
+from credd_client.cli import atomicfile
 from credd_client.cli.atomicfile import replace_file
 
 
@@ -65,3 +67,19 @@ def test_an_unwritable_folder_is_an_oserror_and_writes_nothing(tmp_path: Path) -
     with pytest.raises(NotADirectoryError):
         replace_file(str(not_a_folder / "token"), b"new")
     assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_a_folder_that_cannot_be_synced_is_said_after_the_new_content_is_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "token"
+    target.write_bytes(b"old")
+
+    def failing_sync(folder: str) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(atomicfile, "sync_folder", failing_sync)
+    with pytest.raises(atomicfile.FolderNotSynced) as raised:
+        atomicfile.replace_file(str(target), b"new")
+    assert raised.value.errno == errno.EIO
+    assert target.read_bytes() == b"new"  # never "as it was": the caller must not say so

@@ -18,8 +18,14 @@ import sys
 NEW_FILE_MODE = 0o600
 
 
+class FolderNotSynced(OSError):
+    """The new content is in place, but its folder could not be synced: the rename may not
+    survive a crash. Never "the file is as it was"."""
+
+
 def replace_file(path: str, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically; `OSError` leaves ``path`` as it was."""
+    """Write ``data`` to ``path`` atomically; `OSError` leaves ``path`` as it was, but for
+    `FolderNotSynced`."""
     folder = os.path.dirname(path) or "."
     if mode is None:
         try:
@@ -40,7 +46,10 @@ def replace_file(path: str, data: bytes, mode: int | None = None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    sync_folder(folder)
+    try:
+        sync_folder(folder)
+    except OSError as exc:
+        raise FolderNotSynced(exc.errno, exc.strerror) from exc
 
 
 def sync_folder(folder: str) -> None:

@@ -23,7 +23,6 @@ source exactly as it was.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -264,24 +263,11 @@ def _check_unchanged(path: str, original: bytes) -> None:
 
 def _replace_file(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, with the file's mode: the old or the new, whole."""
-    mode = os.stat(path).st_mode & 0o777
-    temporary = f"{path}.credd-{os.getpid()}"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    from ..store.files import sync_folder
+    from credd_client.cli.atomicfile import FolderNotSynced, replace_file
 
     try:
-        sync_folder(os.path.dirname(path) or ".")
-    except OSError as exc:  # the new file is in place: not "it is as it was"
+        replace_file(path, data)
+    except FolderNotSynced as exc:  # the new file is in place: not "it is as it was"
         raise InvalidRequest(
             f"cleared {path}, but could not sync its folder ({exc.strerror or exc}); "
             "the change may not survive a crash"
