@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from credd_client.errors import CreddError, InvalidRequest, NeedsLogin, NotFound, RefreshFailed
 
+from ..background import STOP_GRACE, PerName
 from ..config import Config
 from ..oauth import schedule as oauth_schedule
 from ..oauth.changes import Superseded
@@ -50,8 +51,6 @@ from .sts import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_SLEEP = 30.0
 
 
 class STS(Protocol):
@@ -77,9 +76,10 @@ class SessionKeeper:
         self.rand = rand
         self._sts = sts
         self._limit = asyncio.Semaphore(config.max_concurrent_refreshes)
-        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._inflight = PerName(
+            self._renew_once, "credd-aws-session", "renewing the STS session of %r failed: %s"
+        )
         self._attempts: dict[str, int] = {}
-        self._wake = asyncio.Event()
         self.committer = GroupCommit(self._write)
         self._task: asyncio.Task[None] | None = None
         self._warming: asyncio.Task[None] | None = None
@@ -109,13 +109,11 @@ class SessionKeeper:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        running = list(self._inflight.values())
-        if running:
-            await asyncio.wait(running, timeout=self.config.refresh_timeout + 5)
+        await self._inflight.settle(self.config.refresh_timeout + STOP_GRACE)
 
     def changed(self) -> None:
         """The store changed (an unlock): look at the schedule again."""
-        self._wake.set()
+        self._inflight.wake.set()
 
     def busy(self) -> bool:
         return bool(self._inflight)
@@ -176,28 +174,7 @@ class SessionKeeper:
     # --- renewing --------------------------------------------------------------------------
 
     async def _renew(self, name: str, wait: float) -> bool:
-        task = self._inflight.get(name)
-        if task is None:
-            task = self._spawn(name)
-        try:
-            await asyncio.wait_for(asyncio.shield(task), max(wait, 0.0))
-        except TimeoutError:
-            return task.done()
-        return True
-
-    def _spawn(self, name: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._renew_once(name), name="credd-aws-session")
-        self._inflight[name] = task
-
-        def finished(done: asyncio.Task[None]) -> None:
-            if self._inflight.get(name) is done:
-                del self._inflight[name]
-            self._wake.set()
-            if not done.cancelled() and (exc := done.exception()) is not None:
-                log.error("renewing the STS session of %r failed: %s", name, type(exc).__name__)
-
-        task.add_done_callback(finished)
-        return task
+        return await self._inflight.join(name, max(wait, 0.0))
 
     async def _renew_once(self, name: str) -> None:
         async with self._limit:
@@ -284,12 +261,7 @@ class SessionKeeper:
     # --- the schedule ----------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            delay = self._tick()
-            timeout = MAX_SLEEP if delay is None else min(MAX_SLEEP, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
+        await self._inflight.run_schedule(self._tick)
 
     def _tick(self) -> float | None:
         """Start every renewal that is due; the seconds until the next one (None: none)."""
@@ -305,7 +277,7 @@ class SessionKeeper:
             if aws is None or name in self._inflight or aws.next_refresh_at is None:
                 continue
             if schedule.due(aws, now):
-                self._spawn(name)
+                self._inflight.start(name)
             elif schedule.wants_session(aws) and aws.mfa_serial is None:
                 at = aws.next_refresh_at
                 soonest = at if soonest is None or at < soonest else soonest

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from credd_client.errors import CreddError, InvalidRequest, NeedsLogin, NotFound, RefreshFailed
 
+from ..background import STOP_GRACE, PerName
 from ..config import Config
 from ..store.batching import GroupCommit
 from ..store.core import Change
@@ -49,11 +50,6 @@ from .idtoken import jwt_expiry
 from .tokens import Granted, LoginNeeded, Outcome, Retry, Unknown, classify, refresh_request
 
 log = logging.getLogger(__name__)
-
-# The scheduler looks again at least this often (a wall clock that jumped, a store file
-# another process changed).
-MAX_SLEEP = 30.0
-STOP_GRACE = 5.0
 
 
 def login_command(credential: Credential) -> str:
@@ -86,7 +82,7 @@ class Refresher:
         self.clock = clock
         self.rand = rand
         self._limit = asyncio.Semaphore(config.max_concurrent_refreshes)
-        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._inflight = PerName(self._refresh_once, "credd-refresh", "refreshing %r failed: %s")
         self._attempts: dict[str, int] = {}
         self._unsaved: dict[str, _Unsaved] = {}
         self._held: dict[str, datetime] = {}
@@ -94,7 +90,6 @@ class Refresher:
         # since when refreshes have failed (in memory: a restart starts counting again).
         self._sent_at: dict[str, datetime] = {}
         self._failing_since: dict[str, datetime] = {}
-        self._wake = asyncio.Event()
         # Refreshes due together share durable writes; each change still stands alone.
         self.committer = GroupCommit(self._write)
         self._task: asyncio.Task[None] | None = None
@@ -115,14 +110,12 @@ class Refresher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        running = list(self._inflight.values())
-        if running:
-            await asyncio.wait(running, timeout=self.config.refresh_timeout + STOP_GRACE)
+        await self._inflight.settle(self.config.refresh_timeout + STOP_GRACE)
         await self.endpoint.aclose()
 
     def changed(self) -> None:
         """The store changed (a PUT, an unlock): look at the schedule again."""
-        self._wake.set()
+        self._inflight.wake.set()
 
     def busy(self) -> bool:
         """A refresh is in flight, or its answer is not stored yet: an idle lock waits."""
@@ -249,30 +242,7 @@ class Refresher:
 
         True when it is done, False when it goes on in the background.
         """
-        task = self._inflight.get(name)
-        if task is None:
-            task = self._spawn(name)
-        # A caller that goes away (a client hung up) or stops waiting does not cancel it.
-        try:
-            await asyncio.wait_for(asyncio.shield(task), wait)
-        except TimeoutError:
-            return task.done()
-        return True
-
-    def _spawn(self, name: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._refresh_once(name), name="credd-refresh")
-        self._inflight[name] = task
-
-        def finished(done: asyncio.Task[None]) -> None:
-            if self._inflight.get(name) is done:
-                del self._inflight[name]
-            self._wake.set()
-            if not done.cancelled() and (exc := done.exception()) is not None:
-                # The type only: the text of an unexpected error could hold a value.
-                log.error("refreshing %r failed: %s", name, type(exc).__name__)
-
-        task.add_done_callback(finished)
-        return task
+        return await self._inflight.join(name, wait)
 
     async def _refresh_once(self, name: str) -> None:
         async with self._limit:
@@ -474,12 +444,7 @@ class Refresher:
     # --- the schedule ------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            delay = self._tick()
-            timeout = MAX_SLEEP if delay is None else min(MAX_SLEEP, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
+        await self._inflight.run_schedule(self._tick)
 
     def _tick(self) -> float | None:
         """Start every refresh that is due; the seconds until the next one (None: none)."""
@@ -502,7 +467,7 @@ class Refresher:
             if at is None:
                 continue
             if at <= now:
-                self._spawn(name)
+                self._inflight.start(name)
             elif soonest is None or at < soonest:
                 soonest = at
         return None if soonest is None else (soonest - now).total_seconds()
